@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what mcptt-sdk needs on a fresh Debian machine, then the npm dependencies.
+# Debian packages: chromium (browser tests and benchmarks; Playwright drives /usr/bin/chromium,
+# never a downloaded browser). Later issues add kamailio here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "setup: installing Debian packages: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+npm ci --no-audit --no-fund
