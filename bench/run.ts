@@ -1,0 +1,72 @@
+/**
+ * `npm run bench`: every case in Node, then in a dedicated worker of Debian's chromium
+ * (Vite serves the worker; Playwright drives the browser). Prints a table, compares with
+ * the targets and writes bench/results.json as
+ * [{ name, runtime: 'node' | 'chromium-worker', median_us, p95_us, n }].
+ * Options: --node-only, --browser-only, --filter <substring>.
+ */
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'vite';
+import { chromium } from 'playwright-core';
+import { allCases } from './cases.js';
+import { measure, type BenchResult } from './measure.js';
+import { TARGETS_US } from './targets.js';
+import { CHROMIUM_ARGS } from '../playwright.config.js';
+
+const args = process.argv.slice(2);
+const filterAt = args.indexOf('--filter');
+const filter = filterAt >= 0 ? args[filterAt + 1] ?? '' : '';
+const selected = (name: string): boolean => name.includes(filter);
+
+async function runNode(): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  for (const c of allCases()) {
+    if (!selected(c.name)) continue;
+    const r = await measure(c, 'node');
+    process.stdout.write(`node            ${r.name.padEnd(28)} ${fmt(r.median_us)}\n`);
+    out.push(r);
+  }
+  return out;
+}
+
+async function runBrowser(): Promise<BenchResult[]> {
+  const server = await createServer({ configFile: 'vite.config.ts', server: { port: 5175, strictPort: true }, logLevel: 'error' });
+  await server.listen();
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
+    await page.goto('http://127.0.0.1:5175/bench/browser/index.html');
+    const results = (await page.evaluate(() => (window as unknown as { benchResults: Promise<BenchResult[]> }).benchResults)) as BenchResult[];
+    for (const r of results) process.stdout.write(`chromium-worker ${r.name.padEnd(28)} ${fmt(r.median_us)}\n`);
+    return results.filter((r) => selected(r.name));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+function fmt(us: number): string {
+  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(2)} µs`;
+}
+
+const results: BenchResult[] = [];
+if (!args.includes('--browser-only')) results.push(...(await runNode()));
+if (!args.includes('--node-only')) results.push(...(await runBrowser()));
+
+// Keep results of cases not run this time (e.g. --filter), replace the ones measured.
+const file = 'bench/results.json';
+const previous: BenchResult[] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResult[]) : [];
+const key = (r: BenchResult): string => `${r.runtime}:${r.name}`;
+const merged = new Map(previous.map((r) => [key(r), r]));
+for (const r of results) merged.set(key(r), r);
+const all = [...merged.values()].sort((a, b) => key(a).localeCompare(key(b)));
+writeFileSync(file, JSON.stringify(all, null, 2) + '\n');
+
+process.stdout.write(`\n${'runtime'.padEnd(16)}${'case'.padEnd(28)}${'median'.padStart(12)}${'p95'.padStart(12)}${'n'.padStart(6)}  target\n`);
+for (const r of all) {
+  const t = TARGETS_US[key(r)];
+  const verdict = t === undefined ? '' : r.median_us <= t ? `≤ ${fmt(t)} met` : `≤ ${fmt(t)} MISSED`;
+  process.stdout.write(`${r.runtime.padEnd(16)}${r.name.padEnd(28)}${fmt(r.median_us).padStart(12)}${fmt(r.p95_us).padStart(12)}${String(r.n).padStart(6)}  ${verdict}\n`);
+}
+process.stdout.write(`\nwrote ${file}\n`);

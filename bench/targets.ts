@@ -1,0 +1,9 @@
+/** Performance targets of the issues (medians, µs). Node targets are 2.5× the worker ones. */
+export const TARGETS_US: Readonly<Record<string, number>> = Object.freeze({
+  'chromium-worker:sakke.decapsulate': 8_000,
+  'chromium-worker:sakke.encapsulate': 12_000,
+  'chromium-worker:eccsi.verify': 2_000,
+  'node:sakke.decapsulate': 20_000,
+  'node:sakke.encapsulate': 30_000,
+  'node:eccsi.verify': 5_000,
+});
