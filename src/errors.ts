@@ -37,7 +37,35 @@ export type MikeyErrorCode =
   | 'ERR_MIKEY_GROUP_MISMATCH'
   | 'ERR_MIKEY_WRONG_PURPOSE';
 
-export type McpttErrorCode = CryptoErrorCode | MikeyErrorCode;
+/** Codes of KMS messages and provisioning (TS 33.179 7.2, Annex D and the security extension). */
+export type KmsErrorCode =
+  | 'ERR_KMS_MALFORMED'
+  | 'ERR_KMS_DOCTYPE_REFUSED'
+  | 'ERR_KMS_TOO_LARGE'
+  | 'ERR_KMS_UNSUPPORTED'
+  | 'ERR_KMS_BAD_SIGNATURE'
+  | 'ERR_KMS_UNKNOWN_TRANSPORT_KEY'
+  | 'ERR_KMS_ERROR_RESPONSE'
+  | 'ERR_KMS_UNREACHABLE'
+  | 'ERR_KMS_HTTP'
+  | 'ERR_KMS_INVALID_CERTIFICATE'
+  | 'ERR_KMS_CERTIFICATE_EXPIRED'
+  | 'ERR_KMS_CERTIFICATE_REVOKED'
+  | 'ERR_KMS_INVALID_KEY_SET'
+  | 'ERR_KMS_WRONG_IDENTITY';
+
+/** Codes of login and tokens (TS 33.179 5.5, Annex B). */
+export type AuthErrorCode =
+  | 'ERR_AUTH_LOGIN_FAILED'
+  | 'ERR_AUTH_NOT_LOGGED_IN'
+  | 'ERR_AUTH_NO_MCPTT_ID'
+  | 'ERR_AUTH_INVALID_TOKEN'
+  | 'ERR_AUTH_REFRESH_FAILED';
+
+/** Codes of the key store (IndexedDB). */
+export type StoreErrorCode = 'ERR_STORE_UNAVAILABLE' | 'ERR_STORE_CORRUPT' | 'ERR_STORE_VERSION';
+
+export type McpttErrorCode = CryptoErrorCode | MikeyErrorCode | KmsErrorCode | AuthErrorCode | StoreErrorCode;
 
 export interface McpttErrorOptions {
   readonly cause?: unknown;
@@ -68,6 +96,42 @@ export class MikeyError extends McpttError {
   declare readonly code: MikeyErrorCode;
 
   constructor(code: MikeyErrorCode, message: string, options?: McpttErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** What a KMS said in its `KmsError` element (Annex D.3.4.1): show it, never trust it. */
+export interface KmsServerError {
+  readonly errorCode: number;
+  readonly errorMsg: string;
+}
+
+/** Failures of KMS messages, their security extension, and provisioning. */
+export class KmsError extends McpttError {
+  declare readonly code: KmsErrorCode;
+  /** Set only for `ERR_KMS_ERROR_RESPONSE`. */
+  readonly serverError: KmsServerError | undefined;
+
+  constructor(code: KmsErrorCode, message: string, options?: McpttErrorOptions & { readonly serverError?: KmsServerError }) {
+    super(code, message, options);
+    this.serverError = options?.serverError;
+  }
+}
+
+/** Failures of login and tokens. */
+export class AuthError extends McpttError {
+  declare readonly code: AuthErrorCode;
+
+  constructor(code: AuthErrorCode, message: string, options?: McpttErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** Failures of the key store. */
+export class StoreError extends McpttError {
+  declare readonly code: StoreErrorCode;
+
+  constructor(code: StoreErrorCode, message: string, options?: McpttErrorOptions) {
     super(code, message, options);
   }
 }

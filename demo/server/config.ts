@@ -1,0 +1,45 @@
+/**
+ * The dev MCPTT system's fixed configuration: demo users, the OIDC client, the KMS and the
+ * server identities. Dev only: these passwords exist to be typed into a local login form.
+ */
+export interface DemoUser {
+  readonly username: string;
+  readonly password: string;
+  /** MCPTT ID (TS 23.179): the identity keys are issued for. */
+  readonly mcpttId: string;
+  readonly displayName: string;
+}
+
+export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
+  { username: 'alice', password: 'alice-pass', mcpttId: 'sip:alice@mcptt.example', displayName: 'Alice (field)' },
+  { username: 'bob', password: 'bob-pass', mcpttId: 'sip:bob@mcptt.example', displayName: 'Bob (field)' },
+  { username: 'carol', password: 'carol-pass', mcpttId: 'sip:carol@mcptt.example', displayName: 'Carol (field)' },
+  { username: 'dispatch', password: 'dispatch-pass', mcpttId: 'sip:dispatch@mcptt.example', displayName: 'Dispatcher' },
+]);
+
+/** The public PKCE client of the demo page and the tests. */
+export const DEV_CLIENT_ID = 'mcptt-demo';
+
+/** TS 33.179 Annex B scopes. */
+export const MCPTT_SCOPES = Object.freeze([
+  'openid',
+  '3gpp:mcptt:ptt_server',
+  '3gpp:mcptt:key_management_server',
+  '3gpp:mcptt:config_management_server',
+  '3gpp:mcptt:group_management_server',
+]);
+
+/** The KMS URI that goes into every UID (F.2.1) and into IDRkms payloads. */
+export const DEV_KMS_URI = 'kms.mcptt.example';
+
+/** Server identities provisioned by the KMS like users (TS 33.179 7.3.5.1, 9.1.3.1). */
+export const SERVER_IDENTITIES = Object.freeze({
+  /** The group management server: signs GMK distributions. */
+  gms: 'sip:gms@mcptt.example',
+  /** The MCPTT domain security identifier: receives CSKs. */
+  mdsi: 'sip:mcptt-server@mcptt.example',
+});
+
+/** Key period of the dev KMS: one day, so period changes can be exercised. */
+export const DEV_USER_KEY_PERIOD = 86_400;
+export const DEV_USER_KEY_OFFSET = 0;
