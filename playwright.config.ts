@@ -17,7 +17,8 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-const PORT = 5174;
+// PW_PORT lets several test runs share a machine (each its own Vite server).
+const PORT = Number(process.env.PW_PORT ?? 5174);
 
 export default defineConfig({
   testDir: 'e2e',
