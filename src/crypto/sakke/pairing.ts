@@ -110,7 +110,12 @@ function nafOfQMinus1(): Int8Array {
   return Int8Array.from(digits.reverse());
 }
 
-/** Loop shape shared by every receiver: NAF digits of q − 1 (1022 digits, 353 non-zero). */
+/**
+ * Loop shape shared by every receiver: NAF digits of q − 1 (1022 digits, 353 non-zero,
+ * against 513 ones in binary). A subtraction step multiplies by the chord through T and −S;
+ * the Miller function it builds differs from the binary one of §3.2 only by vertical lines
+ * and constants, which are F_p values at ψ(R) and vanish in PF_p.
+ */
 const LOOP_DIGITS = nafOfQMinus1();
 
 /**
