@@ -11,19 +11,9 @@
  */
 import { CryptoError } from '../errors.js';
 import { assertBytes, bytesOf } from '../util/bytes.js';
+import { bufferSource, subtle } from '../util/webcrypto.js';
 
 const TAG_LENGTH = 16;
-
-function subtle(): SubtleCrypto {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error('Web Crypto (crypto.subtle) is not available in this context');
-  return s;
-}
-
-/** Web Crypto wants ArrayBuffer-backed views; copy only a view over a SharedArrayBuffer. */
-function bufferSource(b: Uint8Array): Uint8Array<ArrayBuffer> {
-  return b.buffer instanceof ArrayBuffer ? (b as Uint8Array<ArrayBuffer>) : new Uint8Array(b);
-}
 
 function uint(v: number, bits: 16 | 31 | 32, what: string): number {
   if (!Number.isInteger(v) || v < 0 || v > 2 ** bits - 1) throw new RangeError(`${what} must be an unsigned ${bits}-bit integer`);

@@ -10,19 +10,9 @@
  */
 import { CryptoError } from '../errors.js';
 import { assertBytes, bytesOf } from '../util/bytes.js';
+import { bufferSource, subtle } from '../util/webcrypto.js';
 
 const KEY_CONTAINER = { name: 'HMAC', hash: 'SHA-256' } as const;
-
-function subtle(): SubtleCrypto {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error('Web Crypto (crypto.subtle) is not available in this context');
-  return s;
-}
-
-/** Web Crypto wants ArrayBuffer-backed views; copy only a view over a SharedArrayBuffer. */
-function bufferSource(b: Uint8Array): Uint8Array<ArrayBuffer> {
-  return b.buffer instanceof ArrayBuffer ? (b as Uint8Array<ArrayBuffer>) : new Uint8Array(b);
-}
 
 async function importKek(kek: Uint8Array, usage: 'wrapKey' | 'unwrapKey'): Promise<CryptoKey> {
   bytesOf(kek, [16, 32], 'KEK');

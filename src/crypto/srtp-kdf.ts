@@ -18,6 +18,7 @@
  * Web Crypto AES-CTR with `length: 16`.
  */
 import { bytesOf } from '../util/bytes.js';
+import { bufferSource, subtle } from '../util/webcrypto.js';
 
 /** RFC 3711 4.3.1 / 4.3.2 labels. */
 export const SRTP_KDF_LABEL = Object.freeze({
@@ -36,17 +37,6 @@ export interface SrtpSessionKeys {
 
 /** One AES-CM keystream segment is at most 2^16 blocks (RFC 3711 4.1.1). */
 const MAX_PRF_OUTPUT = 0x10000 * 16;
-
-function subtle(): SubtleCrypto {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error('Web Crypto (crypto.subtle) is not available in this context');
-  return s;
-}
-
-/** Web Crypto wants ArrayBuffer-backed views; copy only a view over a SharedArrayBuffer. */
-function bufferSource(b: Uint8Array): Uint8Array<ArrayBuffer> {
-  return b.buffer instanceof ArrayBuffer ? (b as Uint8Array<ArrayBuffer>) : new Uint8Array(b);
-}
 
 async function importAesCtr(masterKey: Uint8Array): Promise<CryptoKey> {
   return subtle().importKey('raw', bufferSource(masterKey), 'AES-CTR', false, ['encrypt']);

@@ -4,9 +4,9 @@
  * RFC 6509, TS 33.179 Annex E).
  */
 import { describe, expect, it } from 'vitest';
+import { errorCode } from '../helpers/errors.js';
 import { sharedVector } from '../helpers/shared.js';
 import { bytesToHex, hexToBytes, utf8 } from '../../src/util/bytes.js';
-import { isMcpttError } from '../../src/errors.js';
 import {
   CS_ID_MAP_TYPE,
   GENERAL_EXTENSION_TYPE,
@@ -75,15 +75,7 @@ function sequence(payloads: readonly MikeyPayload[]): string {
     .join(' ');
 }
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (isMcpttError(e)) return e.code;
-    throw e;
-  }
-}
+const code = errorCode;
 
 describe('published interop I_MESSAGEs', () => {
   it('has the six messages', () => {

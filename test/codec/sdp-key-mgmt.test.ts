@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from '../helpers/errors.js';
 import { sharedVector } from '../helpers/shared.js';
-import { isMcpttError } from '../../src/errors.js';
 import { hexToBytes } from '../../src/util/bytes.js';
 import { decodeIMessage } from '../../src/codec/mikey/index.js';
 import {
@@ -37,15 +37,7 @@ const OFFER = [
   '',
 ].join('\r\n');
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (isMcpttError(e)) return e.code;
-    throw e;
-  }
-}
+const code = errorCode;
 
 describe('reading a=key-mgmt:mikey', () => {
   it('finds session and media attributes and decodes the published PCK I_MESSAGE', () => {

@@ -4,24 +4,9 @@
  * Node 20 and in browsers, so the codec stays free of Node modules.
  */
 
-/** A fresh `ArrayBuffer`-backed copy, the form Web Crypto's `BufferSource` types accept. */
-export function ab(u: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(u.length);
-  out.set(u);
-  return out;
-}
+import { bufferSource as ab, randomBytes, subtle } from '../../util/webcrypto.js';
 
-export function subtle(): SubtleCrypto {
-  const s = globalThis.crypto?.subtle;
-  if (s === undefined) throw new TypeError('Web Crypto (crypto.subtle) is not available');
-  return s;
-}
-
-export function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  if (n > 0) globalThis.crypto.getRandomValues(out);
-  return out;
-}
+export { ab, randomBytes, subtle };
 
 /** Imports a raw AES-128 key; a key of another length is caller misuse. */
 export async function importAes128(
