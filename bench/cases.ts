@@ -11,6 +11,7 @@ import {
   sakkeDerivePublicKey,
   sakkeEncapsulate,
   sakkeIssueReceiverKey,
+  sakkeValidateReceiverKey,
 } from '../src/crypto/index.js';
 import { createKeyDistribution, createMikeyKeyReceiver } from '../src/keys/index.js';
 import { hexToBytes } from '../src/util/bytes.js';
@@ -55,6 +56,27 @@ export function cryptoCases(): BenchCase[] {
         const keys = sakkeKeys();
         const enc = sakkeEncapsulate(SSV, keys);
         return () => createSakkeReceiver(keys).decapsulate(enc);
+      },
+    },
+    {
+      // Once per key period: validate the RSK and precompute the Miller lines and tables.
+      name: 'sakke.create_receiver',
+      samples: 10,
+      warmup: 1,
+      setup: () => {
+        const keys = sakkeKeys();
+        return () => createSakkeReceiver(keys);
+      },
+    },
+    {
+      // What the KMS client runs on every key set it fetches (RFC 6508 6.1.2).
+      name: 'sakke.validate_receiver_key',
+      samples: 20,
+      setup: () => {
+        const keys = sakkeKeys();
+        return () => {
+          if (!sakkeValidateReceiverKey(keys)) throw new Error('benchmark RSK did not validate');
+        };
       },
     },
     {
