@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what mcptt-sdk needs on a fresh Debian machine, then the npm dependencies.
 # Debian packages: chromium (browser tests and benchmarks; Playwright drives /usr/bin/chromium,
-# never a downloaded browser). Later issues add kamailio here.
+# never a downloaded browser) and Kamailio with its WebSocket modules (the SIP core of the
+# dev MCPTT system; the dev stack runs it as a child process, never as a system service).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -x /usr/sbin/kamailio ] || need+=(kamailio)
+dpkg -s kamailio-websocket-modules >/dev/null 2>&1 || need+=(kamailio-websocket-modules)
 
 if ((${#need[@]})); then
   sudo=""
