@@ -19,10 +19,10 @@
 import { McpttError, KmsError } from '../errors.js';
 import { ntpSecondsOfUnixMs, periodAt, periodEndUnixMs, type KmsPublicParameters, type LocalIdentity, type PeriodKeys } from '../keys/identity.js';
 
-/** What the provisioner needs of a validated KMS certificate. */
+/** What the provisioner needs of a validated KMS certificate (validity may be open-ended). */
 export interface ProvisionedCertificate extends KmsPublicParameters {
-  readonly validFrom: number;
-  readonly validTo: number;
+  readonly validFrom: number | undefined;
+  readonly validTo: number | undefined;
 }
 
 /** What the provisioner needs of a validated key set. */
@@ -167,7 +167,14 @@ export function createKeyProvisioner(o: KeyProvisionerOptions): KeyProvisioner {
     }
     // Everything was validated by the client; store only once all of it arrived.
     const fetchedAt = now();
-    await o.store.putCertificate({ kmsUri: certificate.kmsUri, params: certificate, validFrom: certificate.validFrom, validTo: certificate.validTo, revoked: false, fetchedAt });
+    await o.store.putCertificate({
+      kmsUri: certificate.kmsUri,
+      params: { kmsUri: certificate.kmsUri, z: certificate.z, kpak: certificate.kpak, userKeyPeriod: certificate.userKeyPeriod, userKeyOffset: certificate.userKeyOffset },
+      validFrom: certificate.validFrom ?? 0,
+      validTo: certificate.validTo ?? Number.MAX_SAFE_INTEGER,
+      revoked: false,
+      fetchedAt,
+    });
     for (const s of sets) {
       await o.store.putKeySet({ identity: o.identity, kmsUri: certificate.kmsUri, keys: s, validFrom: s.validFrom, validTo: s.validTo, fetchedAt });
     }

@@ -1,0 +1,112 @@
+/**
+ * The dev MCPTT system (ARCHITECTURE.md, "The dev MCPTT system"): the identity management
+ * server (oidc-provider) and the KMS (Annex D), started together on loopback. Later issues
+ * add Kamailio and the MCPTT server/GMS here. `npm run devstack`, `npm run demo` and the
+ * browser tests all start it through `startDevstack`, so they run the same system.
+ */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8 } from '../../src/util/bytes.js';
+import { DEMO_USERS, DEV_CLIENT_ID, DEV_KMS_URI, DEV_USER_KEY_OFFSET, DEV_USER_KEY_PERIOD, SERVER_IDENTITIES, type DemoUser } from './config.js';
+import { startIdms, type Idms } from './idms.js';
+import { startKms, type RunningKms } from './kms.js';
+import { createTokenVerifier } from './token-verifier.js';
+
+export interface DevstackOptions {
+  /** Origins of the pages that log in and call the KMS, e.g. `http://127.0.0.1:5173`. */
+  readonly webOrigins: readonly string[];
+  /** Paths (under each origin) the IdMS may redirect back to; default `/demo/`. */
+  readonly redirectPaths?: readonly string[];
+  readonly idmsPort?: number;
+  readonly kmsPort?: number;
+  /** KMS security extension (signed messages, wrapped keys); default 'on'. */
+  readonly kmsSecurity?: 'on' | 'off';
+  readonly accessTokenTtlSeconds?: number;
+  /** Fixed KMS master secrets (reproducible keys across restarts); default random. */
+  readonly kmsSeed?: Uint8Array;
+  readonly users?: readonly DemoUser[];
+}
+
+/** A user of the dev system as tools and tests see it (written to demo/.devstack.json). */
+export interface DevstackUser extends DemoUser {
+  /**
+   * The user's bootstrap transport key for the KMS security extension. In a deployment it
+   * is provisioned out of band; the dev system hands it to the demo page this way.
+   */
+  readonly transportKey?: { readonly id: string; readonly keyHex: string };
+}
+
+export interface DevstackConfig {
+  readonly idms: string;
+  readonly kms: string;
+  readonly kmsUri: string;
+  readonly kmsSecurity: 'on' | 'off';
+  readonly clientId: string;
+  readonly users: readonly DevstackUser[];
+  readonly serverIdentities: typeof SERVER_IDENTITIES;
+}
+
+export interface Devstack {
+  readonly config: DevstackConfig;
+  readonly idms: Idms;
+  readonly kms: RunningKms;
+  close(): Promise<void>;
+}
+
+/** Bootstrap TrK of a user: derived from a per-stack secret, so it is stable for the run. */
+function bootstrapTransportKey(secret: Uint8Array, mcpttId: string): { id: string; key: Uint8Array } {
+  const key = hmac(sha256, secret, utf8(`bootstrap-trk|${mcpttId}`));
+  return { id: `trk-boot-${bytesToHex(sha256(utf8(mcpttId))).slice(0, 12)}`, key };
+}
+
+export async function startDevstack(o: DevstackOptions): Promise<Devstack> {
+  const users = o.users ?? DEMO_USERS;
+  const security = o.kmsSecurity ?? 'on';
+  const trkSecret = crypto.getRandomValues(new Uint8Array(32));
+  const redirectUris = o.webOrigins.flatMap((origin) => (o.redirectPaths ?? ['/demo/']).map((p) => new URL(p, origin).toString()));
+  const idms = await startIdms({
+    port: o.idmsPort ?? 0,
+    users,
+    clientId: DEV_CLIENT_ID,
+    redirectUris,
+    postLogoutRedirectUris: redirectUris,
+    ...(o.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: o.accessTokenTtlSeconds } : {}),
+  });
+  let kms: RunningKms;
+  try {
+    kms = await startKms({
+      port: o.kmsPort ?? 0,
+      kmsUri: DEV_KMS_URI,
+      userKeyPeriod: DEV_USER_KEY_PERIOD,
+      userKeyOffset: DEV_USER_KEY_OFFSET,
+      verifyToken: createTokenVerifier({ issuer: idms.issuer, jwksUri: idms.jwksUri }),
+      corsOrigins: o.webOrigins,
+      ...(o.kmsSeed ? { seed: o.kmsSeed } : {}),
+      ...(security === 'on' ? { security: { mode: 'on' as const, bootstrapTransportKey: (id: string) => bootstrapTransportKey(trkSecret, id) } } : {}),
+    });
+  } catch (e) {
+    await idms.close();
+    throw e;
+  }
+  const config: DevstackConfig = {
+    idms: idms.issuer,
+    kms: kms.url,
+    kmsUri: DEV_KMS_URI,
+    kmsSecurity: security,
+    clientId: DEV_CLIENT_ID,
+    serverIdentities: SERVER_IDENTITIES,
+    users: users.map((u) => {
+      if (security === 'off') return { ...u };
+      const t = bootstrapTransportKey(trkSecret, u.mcpttId);
+      return { ...u, transportKey: { id: t.id, keyHex: bytesToHex(t.key) } };
+    }),
+  };
+  return {
+    config,
+    idms,
+    kms,
+    async close() {
+      await Promise.allSettled([kms.close(), idms.close()]);
+    },
+  };
+}
