@@ -63,10 +63,10 @@ async function main(): Promise<void> {
         if (id === undefined || !('currentPeriod' in s)) return [];
         return [s.currentPeriod - 1, s.currentPeriod, s.currentPeriod + 1].filter((n) => id.keysForPeriod(n) !== undefined);
       },
-      storedKeySetCount: async () => {
+      /** Key sets held in IndexedDB for an identity the test names (the page shows none). */
+      storedKeySetCount: async (mcpttId: string) => {
         const store = client.keyStore();
-        const mcpttId = config.users.find(() => true) && client.identity()?.uri;
-        return store && mcpttId ? (await store.keySets(mcpttId)).length : 0;
+        return store ? (await store.keySets(mcpttId)).length : 0;
       },
     },
   });
