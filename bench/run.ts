@@ -12,6 +12,8 @@ import { allCases } from './cases.js';
 import { measure, type BenchResult } from './measure.js';
 import { TARGETS_US } from './targets.js';
 import { CHROMIUM_ARGS } from '../playwright.config.js';
+import { startDevstack } from '../demo/server/devstack.js';
+import { devLogin } from '../demo/server/dev-login.js';
 
 const args = process.argv.slice(2);
 const filterAt = args.indexOf('--filter');
@@ -39,10 +41,29 @@ async function runBrowser(): Promise<BenchResult[]> {
     await page.goto('http://127.0.0.1:5175/bench/browser/index.html');
     const results = (await page.evaluate(() => (window as unknown as { benchResults: Promise<BenchResult[]> }).benchResults)) as BenchResult[];
     for (const r of results) process.stdout.write(`chromium-worker ${r.name.padEnd(28)} ${fmt(r.median_us)}\n`);
+    if (selected('kms.')) results.push(...(await runProvisioning(browser)));
     return results.filter((r) => selected(r.name));
   } finally {
     await browser.close();
     await server.close();
+  }
+}
+
+/** kms.provision against the real dev stack, with a token from a real login, in a worker. */
+async function runProvisioning(browser: Awaited<ReturnType<typeof chromium.launch>>): Promise<BenchResult[]> {
+  const origin = 'http://127.0.0.1:5175';
+  const stack = await startDevstack({ webOrigins: [origin], kmsSecurity: 'on' });
+  try {
+    const user = stack.config.users[0]!;
+    const { tokens } = await devLogin({ issuer: stack.config.idms, clientId: stack.config.clientId, redirectUri: `${origin}/demo/`, username: user.username, password: user.password });
+    const page = await browser.newPage();
+    await page.goto(`${origin}/bench/browser/provision.html`);
+    const params = { kms: stack.config.kms, kmsUri: stack.config.kmsUri, token: tokens.access_token, mcpttId: user.mcpttId, transportKey: user.transportKey! };
+    const results = (await page.evaluate((p) => (window as unknown as { runProvisionBench(p: unknown): Promise<BenchResult[]> }).runProvisionBench(p), params)) as BenchResult[];
+    for (const r of results) process.stdout.write(`chromium-worker ${r.name.padEnd(28)} ${fmt(r.median_us)}\n`);
+    return results;
+  } finally {
+    await stack.close();
   }
 }
 

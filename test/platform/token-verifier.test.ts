@@ -3,122 +3,26 @@
  * Tokens are obtained the way a native MCPTT client would (B.3.1): the authorization code
  * flow with PKCE driven by plain fetch, the login form posted like a user would.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { DEMO_USERS, DEV_CLIENT_ID, MCPTT_SCOPES } from '../../demo/server/config.js';
+import { CookieJar, devLogin, follow, step, type DevTokens } from '../../demo/server/dev-login.js';
 import { startIdms, type Idms } from '../../demo/server/idms.js';
 import { createTokenVerifier, type TokenVerifier } from '../../demo/server/token-verifier.js';
 import { isMcpttError } from '../../src/errors.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:1/callback';
 
-interface TokenResponse {
-  access_token: string;
-  id_token: string;
-  refresh_token?: string;
-  token_type: string;
-  expires_in: number;
-  scope: string;
-}
+type TokenResponse = DevTokens;
 
-/** Just enough of a cookie jar for one host (the IdMS scopes its cookies by name already). */
-class CookieJar {
-  readonly #cookies = new Map<string, string>();
-
-  take(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = '', ...attrs] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /^\s*expires=/i.test(a) && Date.parse(a.split('=')[1] ?? '') < Date.now());
-      if (value === '' || expired) this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
-    }
-  }
-
-  header(): string {
-    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-}
-
-async function step(jar: CookieJar, url: string, init: RequestInit = {}): Promise<Response> {
-  const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: jar.header() } });
-  jar.take(res);
-  return res;
-}
-
-/** Follows redirects on the IdMS until it sends the browser to the client (or shows a page). */
-async function follow(jar: CookieJar, issuer: string, res: Response): Promise<{ res: Response; url: string }> {
-  let current = res;
-  let url = '';
-  for (let hops = 0; hops < 10; hops++) {
-    const location = current.headers.get('location');
-    if (current.status < 300 || current.status >= 400 || location === null) return { res: current, url };
-    url = new URL(location, issuer).href;
-    if (!url.startsWith(issuer)) return { res: current, url };
-    current = await step(jar, url);
-  }
-  throw new Error('too many redirects');
-}
-
+/** The real login flow (demo/server/dev-login.ts), with the wrong-password page checked. */
 async function login(idms: Idms, username: string, password: string, wrongFirst = false): Promise<TokenResponse> {
-  const jar = new CookieJar();
-  const verifier = randomBytes(32).toString('base64url');
-  const state = randomBytes(16).toString('base64url');
-  const auth = new URL('/auth', idms.issuer);
-  auth.search = new URLSearchParams({
-    client_id: DEV_CLIENT_ID,
-    response_type: 'code',
-    scope: MCPTT_SCOPES.join(' '),
-    redirect_uri: REDIRECT_URI,
-    state,
-    nonce: randomBytes(16).toString('base64url'),
-    acr_values: '3gpp:acr:password',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  }).toString();
-
-  let { res } = await follow(jar, idms.issuer, await step(jar, auth.href));
-  expect(res.status).toBe(200);
-  let html = await res.text();
-  const action = /action="([^"]+\/login)"/.exec(html)?.[1];
-  expect(action).toBeDefined();
-  const post = (pw: string) =>
-    step(jar, new URL(action ?? '', idms.issuer).href, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ username, password: pw }).toString(),
-    });
-  if (wrongFirst) {
-    res = await post(`${password}-wrong`);
-    expect(res.status).toBe(200);
-    html = await res.text();
-    expect(html).toContain('Wrong username or password.');
-  }
-  const done = await follow(jar, idms.issuer, await post(password));
-  const back = new URL(done.url);
-  expect(`${back.origin}${back.pathname}`).toBe(REDIRECT_URI);
-  expect(back.searchParams.get('state')).toBe(state);
-  const code = back.searchParams.get('code');
-  expect(code).toBeTruthy();
-
-  const token = await fetch(new URL('/token', idms.issuer), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code: code ?? '',
-      redirect_uri: REDIRECT_URI,
-      client_id: DEV_CLIENT_ID,
-      code_verifier: verifier,
-    }).toString(),
-  });
-  expect(token.status).toBe(200);
-  return (await token.json()) as TokenResponse;
+  const r = await devLogin({ issuer: idms.issuer, clientId: DEV_CLIENT_ID, redirectUri: REDIRECT_URI, username, password, wrongPasswordFirst: wrongFirst });
+  if (wrongFirst) expect(r.wrongPasswordPage).toContain('Wrong username or password.');
+  return r.tokens;
 }
 
 async function expectInvalid(p: Promise<unknown>, message?: RegExp): Promise<void> {
