@@ -1,7 +1,18 @@
 /**
  * `mcptt-sdk`: MCPTT end-to-end security (3GPP TS 33.179) in the browser.
- * The root entry re-exports the typed errors; the layers have their own entries:
- * `mcptt-sdk/crypto` (ECCSI, SAKKE, key derivations) and `mcptt-sdk/mikey` (I_MESSAGEs).
+ * The root entry has the client facade, its adapters and the typed errors; the layers have
+ * their own entries: `mcptt-sdk/crypto` (ECCSI, SAKKE, key derivations) and
+ * `mcptt-sdk/mikey` (I_MESSAGEs and the key distribution rules).
  */
+export { createMcpttClient } from './client.js';
+export type { McpttClient, McpttClientEvents, McpttClientOptions, McpttClientState } from './client.js';
+export { createMcpttAuth, MCPTT_ACR_PASSWORD, MCPTT_DEFAULT_SCOPES } from './platform/auth/index.js';
+export type { McpttAuth, McpttAuthOptions, McpttSession } from './platform/auth/index.js';
+export { openKeyStore } from './platform/key-store/index.js';
+export type { KeyStore, KeyStoreOptions, StoredKeySet, StoredKmsCertificate, StoredTransportKey } from './platform/key-store/index.js';
+export { createKmsClient } from './platform/kms/index.js';
+export type { KmsClient, KmsClientOptions, KmsTransportKeyStore } from './platform/kms/index.js';
+export { createKeyProvisioner } from './platform/provisioning.js';
+export type { KeyProvisioner, KeyProvisionerOptions, ProvisioningStatus } from './platform/provisioning.js';
 export { McpttError, CryptoError, MikeyError, KmsError, AuthError, StoreError, isMcpttError } from './errors.js';
-export type { McpttErrorCode, CryptoErrorCode, MikeyErrorCode, KmsErrorCode, AuthErrorCode, StoreErrorCode, McpttErrorOptions } from './errors.js';
+export type { McpttErrorCode, CryptoErrorCode, MikeyErrorCode, KmsErrorCode, AuthErrorCode, StoreErrorCode, McpttErrorOptions, KmsServerError } from './errors.js';
