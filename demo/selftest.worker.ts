@@ -6,7 +6,7 @@
 import { checkVectorDocument, VECTOR_CHECKS, type Json } from '../src/conformance/checks.js';
 import { judge, type KnownDefect } from '../src/conformance/known-defects.js';
 import { MIKEY_VECTOR_CHECKS } from '../src/conformance/mikey-checks.js';
-import knownDefects from '../test/vectors/known-defects.json';
+import knownDefects from '../test/known-defects.json';
 
 const CHECKS = [...VECTOR_CHECKS, ...MIKEY_VECTOR_CHECKS];
 const files = import.meta.glob('../../shared/vectors/*.json', { eager: true, import: 'default' });

@@ -1,6 +1,6 @@
 /**
  * Known defects of vector data: failures that come from a vector file, not from the SDK
- * (test/vectors/known-defects.json). A listed check that passes again is itself a failure,
+ * (test/known-defects.json). A listed check that passes again is itself a failure,
  * so the list cannot outlive the defect.
  */
 import type { CheckResult } from './checks.js';

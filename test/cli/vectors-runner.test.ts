@@ -40,7 +40,7 @@ describe('mcptt-sdk vectors', () => {
   });
 
   it('reports listed data defects as KNOWN, and a listed check that passes as a failure', async () => {
-    const defects = readKnownDefects('test/vectors/known-defects.json');
+    const defects = readKnownDefects('test/known-defects.json');
     const r = lines();
     const s = await runVectors([shared('impl-mikey-sakke-published-interop.json')], r.print, defects);
     expect(s).toMatchObject({ failed: 0, known: 2 });
