@@ -169,8 +169,12 @@ test('logout at the IdMS ends its session too: the next login asks for the passw
   await page.waitForURL(PAGE);
   await expect(page.getByRole('status')).toHaveText('Signed in');
 
+  // The page is already at PAGE, so wait for the navigation that comes back from the IdMS
+  // (the first one to PAGE after the click; the way out goes to the IdMS's URL).
+  const back = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() && f.url().startsWith(PAGE) });
   await page.getByRole('button', { name: 'Log out of the IdMS' }).click();
-  await page.waitForURL((u) => u.href.startsWith(PAGE));
+  await back;
+  await page.waitForLoadState('load');
   await expect(page.getByRole('status')).toHaveText('Signed out');
   expect(await pageSession(page)).toBeUndefined();
 
