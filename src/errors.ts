@@ -65,7 +65,19 @@ export type AuthErrorCode =
 /** Codes of the key store (IndexedDB). */
 export type StoreErrorCode = 'ERR_STORE_UNAVAILABLE' | 'ERR_STORE_CORRUPT' | 'ERR_STORE_VERSION';
 
-export type McpttErrorCode = CryptoErrorCode | MikeyErrorCode | KmsErrorCode | AuthErrorCode | StoreErrorCode;
+/** Codes of SIP bodies and the SIP user agent (TS 33.179 5.6.2, 7.3.2, 9.1.3.2; RFC 3261). */
+export type SipErrorCode =
+  | 'ERR_SIP_BODY_MALFORMED'
+  | 'ERR_SIP_BODY_TOO_LARGE'
+  | 'ERR_SIP_BODY_UNSUPPORTED'
+  | 'ERR_SIP_BODY_MISSING_PART'
+  | 'ERR_SIP_TRANSPORT'
+  | 'ERR_SIP_REGISTRATION_REJECTED'
+  | 'ERR_SIP_REQUEST_FAILED'
+  | 'ERR_SIP_INVALID_STATE'
+  | 'ERR_SIP_STOPPED';
+
+export type McpttErrorCode = CryptoErrorCode | MikeyErrorCode | KmsErrorCode | AuthErrorCode | StoreErrorCode | SipErrorCode;
 
 export interface McpttErrorOptions {
   readonly cause?: unknown;
@@ -133,6 +145,18 @@ export class StoreError extends McpttError {
 
   constructor(code: StoreErrorCode, message: string, options?: McpttErrorOptions) {
     super(code, message, options);
+  }
+}
+
+/** Failures of SIP bodies and of the SIP user agent. */
+export class SipError extends McpttError {
+  declare readonly code: SipErrorCode;
+  /** Set when a SIP response caused the failure (e.g. 403, 488, 408 for a timeout). */
+  readonly statusCode: number | undefined;
+
+  constructor(code: SipErrorCode, message: string, options?: McpttErrorOptions & { readonly statusCode?: number }) {
+    super(code, message, options);
+    this.statusCode = options?.statusCode;
   }
 }
 

@@ -14,5 +14,5 @@ export { createKmsClient } from './platform/kms/index.js';
 export type { KmsClient, KmsClientOptions, KmsTransportKeyStore } from './platform/kms/index.js';
 export { createKeyProvisioner } from './platform/provisioning.js';
 export type { KeyProvisioner, KeyProvisionerOptions, ProvisioningStatus } from './platform/provisioning.js';
-export { McpttError, CryptoError, MikeyError, KmsError, AuthError, StoreError, isMcpttError } from './errors.js';
-export type { McpttErrorCode, CryptoErrorCode, MikeyErrorCode, KmsErrorCode, AuthErrorCode, StoreErrorCode, McpttErrorOptions, KmsServerError } from './errors.js';
+export { McpttError, CryptoError, MikeyError, KmsError, AuthError, StoreError, SipError, isMcpttError } from './errors.js';
+export type { McpttErrorCode, CryptoErrorCode, MikeyErrorCode, KmsErrorCode, AuthErrorCode, StoreErrorCode, SipErrorCode, McpttErrorOptions, KmsServerError } from './errors.js';
