@@ -43,3 +43,23 @@ export const SERVER_IDENTITIES = Object.freeze({
 /** Key period of the dev KMS: one day, so period changes can be exercised. */
 export const DEV_USER_KEY_PERIOD = 86_400;
 export const DEV_USER_KEY_OFFSET = 0;
+
+/** SIP domain of the dev system (Kamailio serves it). */
+export const DEV_SIP_DOMAIN = 'mcptt.example';
+
+/** The MCPTT server's SIP address; it is also the MDSI that receives CSKs (9.1.3.1). */
+export const MCPTT_SERVER_URI = SERVER_IDENTITIES.mdsi;
+
+export interface DemoGroup {
+  /** MCPTT group ID, also the group's PSI. */
+  readonly groupId: string;
+  readonly displayName: string;
+  readonly members: readonly string[];
+}
+
+/** Talk groups of the dev GMS. The dispatcher monitors all of them. */
+export const DEMO_GROUPS: readonly DemoGroup[] = Object.freeze([
+  { groupId: 'sip:fire-ops@mcptt.example', displayName: 'Fire ops', members: ['sip:alice@mcptt.example', 'sip:bob@mcptt.example', 'sip:carol@mcptt.example', 'sip:dispatch@mcptt.example'] },
+  { groupId: 'sip:ems@mcptt.example', displayName: 'EMS', members: ['sip:bob@mcptt.example', 'sip:dispatch@mcptt.example'] },
+  { groupId: 'sip:police@mcptt.example', displayName: 'Police', members: ['sip:carol@mcptt.example', 'sip:dispatch@mcptt.example'] },
+]);
