@@ -17,6 +17,7 @@ import { createKeyDistribution, createMikeyKeyReceiver } from '../src/keys/index
 import { hexToBytes } from '../src/util/bytes.js';
 import { createTestKms } from '../test/helpers/test-kms.js';
 import type { BenchCase } from './measure.js';
+import { gmsCases } from './gms-cases.js';
 
 // Fixed, non-secret benchmark material (never used outside benchmarks).
 const Z_S = hexToBytes('1b2e6d0c5f4a39281716a5b4c3d2e1f0');
@@ -175,5 +176,5 @@ export function mikeyCases(): BenchCase[] {
 }
 
 export function allCases(): BenchCase[] {
-  return [...cryptoCases(), ...mikeyCases()];
+  return [...cryptoCases(), ...mikeyCases(), ...gmsCases()];
 }

@@ -1,13 +1,16 @@
 /**
  * The dev MCPTT system (ARCHITECTURE.md, "The dev MCPTT system"): the identity management
- * server (oidc-provider) and the KMS (Annex D), started together on loopback. Later issues
- * add Kamailio and the MCPTT server/GMS here. `npm run devstack`, `npm run demo` and the
- * browser tests all start it through `startDevstack`, so they run the same system.
+ * server (oidc-provider), the KMS (Annex D), and with `sip` the SIP core (Kamailio, a child
+ * process stopped by its PID) and the MCPTT server/GMS, all on loopback. `npm run devstack`,
+ * `npm run demo` and the browser tests start it through `startDevstack`, so they run the
+ * same system.
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8 } from '../../src/util/bytes.js';
-import { DEMO_USERS, DEV_CLIENT_ID, DEV_KMS_URI, DEV_USER_KEY_OFFSET, DEV_USER_KEY_PERIOD, SERVER_IDENTITIES, type DemoUser } from './config.js';
+import { DEMO_GROUPS, DEMO_USERS, DEV_CLIENT_ID, DEV_KMS_URI, DEV_SIP_DOMAIN, DEV_USER_KEY_OFFSET, DEV_USER_KEY_PERIOD, MCPTT_SERVER_URI, SERVER_IDENTITIES, type DemoGroup, type DemoUser } from './config.js';
+import { startKamailio, type RunningKamailio } from './kamailio.js';
+import { startMcpttServer, type RunningMcpttServer } from './mcptt-server/index.js';
 import { startIdms, type Idms } from './idms.js';
 import { startKms, type RunningKms } from './kms.js';
 import { createTokenVerifier } from './token-verifier.js';
@@ -25,6 +28,13 @@ export interface DevstackOptions {
   /** Fixed KMS master secrets (reproducible keys across restarts); default random. */
   readonly kmsSeed?: Uint8Array;
   readonly users?: readonly DemoUser[];
+  /** Also run Kamailio and the MCPTT server/GMS (default false). */
+  readonly sip?: boolean;
+  /** Fixed WebSocket port of Kamailio (default: a free one). */
+  readonly sipWsPort?: number;
+  /** HTTP port of the GMS (default: a free one). */
+  readonly gmsPort?: number;
+  readonly groups?: readonly DemoGroup[];
 }
 
 /** A user of the dev system as tools and tests see it (written to demo/.devstack.json). */
@@ -44,12 +54,19 @@ export interface DevstackConfig {
   readonly clientId: string;
   readonly users: readonly DevstackUser[];
   readonly serverIdentities: typeof SERVER_IDENTITIES;
+  /** With `sip`: the SIP core's WebSocket URL, the MCPTT server's URI, the GMS HTTP API, the groups. */
+  readonly sip?: string;
+  readonly mcpttServer?: string;
+  readonly gms?: string;
+  readonly groups?: readonly DemoGroup[];
 }
 
 export interface Devstack {
   readonly config: DevstackConfig;
   readonly idms: Idms;
   readonly kms: RunningKms;
+  readonly kamailio?: RunningKamailio;
+  readonly mcpttServer?: RunningMcpttServer;
   close(): Promise<void>;
 }
 
@@ -88,6 +105,35 @@ export async function startDevstack(o: DevstackOptions): Promise<Devstack> {
     await idms.close();
     throw e;
   }
+  let kamailio: RunningKamailio | undefined;
+  let mcpttServer: RunningMcpttServer | undefined;
+  const groups = o.groups ?? DEMO_GROUPS;
+  if (o.sip) {
+    try {
+      kamailio = await startKamailio({
+        domain: DEV_SIP_DOMAIN,
+        ...(o.sipWsPort !== undefined ? { wsPort: o.sipWsPort } : {}),
+        appServer: { uri: MCPTT_SERVER_URI, routePsis: groups.map((g) => g.groupId) },
+      });
+      const issue = kms.issue.bind(kms);
+      mcpttServer = await startMcpttServer({
+        sipWsUrl: kamailio.wsUrl,
+        domain: DEV_SIP_DOMAIN,
+        serverUri: MCPTT_SERVER_URI,
+        gmsUri: SERVER_IDENTITIES.gms,
+        kmsParams: kms.params,
+        // The server's own identities (MDSI, GMS) take their keys from the same KMS as users;
+        // in-process here instead of over HTTP with a server token.
+        keysFor: issue,
+        verifyToken: createTokenVerifier({ issuer: idms.issuer, jwksUri: idms.jwksUri }),
+        groups,
+        http: { port: o.gmsPort ?? 0, corsOrigins: o.webOrigins },
+      });
+    } catch (e) {
+      await Promise.allSettled([kamailio?.close(), kms.close(), idms.close()]);
+      throw e;
+    }
+  }
   const config: DevstackConfig = {
     idms: idms.issuer,
     kms: kms.url,
@@ -95,6 +141,7 @@ export async function startDevstack(o: DevstackOptions): Promise<Devstack> {
     kmsSecurity: security,
     clientId: DEV_CLIENT_ID,
     serverIdentities: SERVER_IDENTITIES,
+    ...(kamailio && mcpttServer ? { sip: kamailio.wsUrl, mcpttServer: MCPTT_SERVER_URI, gms: mcpttServer.httpUrl, groups } : {}),
     users: users.map((u) => {
       if (security === 'off') return { ...u };
       const t = bootstrapTransportKey(trkSecret, u.mcpttId);
@@ -105,7 +152,12 @@ export async function startDevstack(o: DevstackOptions): Promise<Devstack> {
     config,
     idms,
     kms,
+    ...(kamailio ? { kamailio } : {}),
+    ...(mcpttServer ? { mcpttServer } : {}),
     async close() {
+      // The MCPTT server first (it unregisters), then the SIP core, then the rest.
+      await mcpttServer?.close().catch(() => undefined);
+      await kamailio?.close().catch(() => undefined);
       await Promise.allSettled([kms.close(), idms.close()]);
     },
   };

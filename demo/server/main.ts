@@ -7,6 +7,9 @@
  *   --idms-port N     identity server (default 4401)
  *   --kms-port N      KMS (default 4402)
  *   --kms-security on|off
+ *   --sip-port N      Kamailio's WebSocket port (default 4403)
+ *   --gms-port N      the GMS HTTP API (default 4404)
+ *   --no-sip          without Kamailio and the MCPTT server
  *   --with-web        also serve the demo page with Vite
  */
 import { writeFileSync, rmSync } from 'node:fs';
@@ -27,6 +30,9 @@ const stack = await startDevstack({
   idmsPort: Number(arg('idms-port', '4401')),
   kmsPort: Number(arg('kms-port', '4402')),
   kmsSecurity: arg('kms-security', 'on') === 'off' ? 'off' : 'on',
+  sip: !process.argv.includes('--no-sip'),
+  sipWsPort: Number(arg('sip-port', '4403')),
+  gmsPort: Number(arg('gms-port', '4404')),
 });
 
 let vite: { close(): Promise<void> } | undefined;
@@ -42,6 +48,11 @@ const out = (s: string): void => void process.stdout.write(s + '\n');
 out('mcptt-sdk dev MCPTT system');
 out(`  identity server  ${stack.config.idms}`);
 out(`  KMS              ${stack.config.kms}/keymanagement/identity/v1/  (security extension ${stack.config.kmsSecurity})`);
+if (stack.config.sip) {
+  out(`  SIP core         ${stack.config.sip}  (Kamailio, pid ${stack.kamailio?.pid ?? '?'})`);
+  out(`  MCPTT server     ${stack.config.mcpttServer}  GMS ${stack.config.gms}/gms/v1/groups`);
+  out('  groups           ' + (stack.config.groups ?? []).map((g) => g.displayName).join(', '));
+}
 if (vite) out(`  demo page        ${webOrigin}/demo/`);
 out('  demo users       ' + stack.config.users.map((u) => `${u.username} / ${u.password}`).join(', '));
 out(`  written to       demo/.devstack.json`);

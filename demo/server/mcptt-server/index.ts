@@ -1,0 +1,416 @@
+/**
+ * The dev MCPTT server and group management server (ARCHITECTURE.md, "The dev MCPTT
+ * system"), one Node process:
+ *
+ * - SIP (./sip-endpoint.ts): registers the server URI (= the MDSI), the GMS URI and every
+ *   group PSI with the SIP core over WebSocket, and receives the third-party REGISTER that
+ *   the core repeats from a user's REGISTER (TS 33.179 5.6.2.1 step 9). It authorizes the
+ *   user from the access token, binds the SIP identity to the MCPTT ID and takes the CSK
+ *   (9.1.3) — ./service-authorization.ts — then answers 200, 400 or 403. Expires 0 unbinds.
+ * - GMS (./gms.ts): one GMK per group with the RFC 5275 lifecycle; GMKs go out as SIP
+ *   MESSAGE requests From the GMS URI to each member (7.3.2 "Notify group configuration"),
+ *   one request per group carrying that member's I_MESSAGE; the member's final status is
+ *   recorded (the SDK answers 200 only after it accepted and stored every key).
+ * - HTTP (./http-api.ts): the group configuration pull of 5.6.1 step C-5 and dev-only
+ *   admin endpoints (add/remove member, rekey, revoke).
+ *
+ * Who is notified: members with a live service authorization (default), because only they
+ * have a SIP binding the core could deliver to; the others get the GMK in force when they
+ * next authorize, or pull it over HTTP. Per member and group the server remembers which GMK
+ * the member acknowledged with 200 under its current binding, so a registration refresh
+ * sends only what the member is missing.
+ *
+ * Silent unless `debug` is given; even then lines carry counts and statuses, never keys,
+ * tokens, MCPTT IDs or group IDs.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { Core } from 'sip.js';
+
+import { buildGmkNotificationBody } from '../../../src/codec/sip-bodies.js';
+import { encodeBase64 } from '../../../src/codec/sdp-key-mgmt.js';
+import {
+  createMemoryReplayCache,
+  createMikeyKeyReceiver,
+  type KmsPublicParameters,
+  type LocalIdentity,
+  type PeriodKeys,
+  type ReceivedKey,
+} from '../../../src/keys/index.js';
+import { bytesToHex } from '../../../src/util/bytes.js';
+import { createGroupKeyManager, type GroupKey, type GroupKeyManager } from './gms.js';
+import { createGmsHttpHandler, type GroupConfiguration } from './http-api.js';
+import { createSipEndpoint, type SipEndpoint } from './sip-endpoint.js';
+import { normalizeSipUri, plainSipUri, type OutgoingResponse } from './sip-message.js';
+import { authorizeService } from './service-authorization.js';
+
+export { GMS_SCOPE } from './http-api.js';
+export type { GroupConfiguration } from './http-api.js';
+export { PTT_SERVER_SCOPE } from './service-authorization.js';
+export { DEFAULT_REKEY_ACTIVATION_DELAY_MS, GmsError, createGroupKeyManager } from './gms.js';
+export type { GmsErrorCode, GroupDefinition, GroupKey, GroupKeyManager, GroupKeyManagerOptions, IMessageOptions } from './gms.js';
+export { createSipEndpoint } from './sip-endpoint.js';
+export type { SipEndpoint, SipEndpointOptions, SipEndpointState, SipRequestInit, SipRequestResult } from './sip-endpoint.js';
+
+export interface McpttServerGroup {
+  readonly groupId: string;
+  readonly displayName?: string;
+  readonly members: readonly string[];
+}
+
+export interface McpttServerOptions {
+  /** `ws://…` of the SIP core (Kamailio). */
+  readonly sipWsUrl: string;
+  /** The SIP domain the core serves. */
+  readonly domain: string;
+  /** The MCPTT server's SIP URI; also the MDSI that CSKs are encrypted to (9.1.3.1). */
+  readonly serverUri: string;
+  /** The GMS identity: signs GMKs (7.3.1) and is the From of GMK notifications. */
+  readonly gmsUri: string;
+  readonly kmsParams: KmsPublicParameters;
+  /** Key material of the server's own identities (MDSI, GMS), e.g. the dev KMS's `issue`. */
+  readonly keysFor: (identity: string, keyPeriodNo: number) => PeriodKeys;
+  readonly verifyToken: (authorization: string | undefined, requiredScope: string) => Promise<{ readonly mcpttId: string }>;
+  readonly groups: readonly McpttServerGroup[];
+  readonly http?: { readonly host?: string; readonly port?: number; readonly corsOrigins?: readonly string[] };
+  /** Periodic GMK refresh (a rekey of every keyed group), ms; default off. */
+  readonly refreshIntervalMs?: number;
+  /** Delay before a replacing GMK becomes active, ms (default 5 s). */
+  readonly rekeyActivationDelayMs?: number;
+  /**
+   * Whom group operations notify: members with a live service authorization (default), or
+   * every member, registered or not (benchmarks; unregistered ones get 404 from the core).
+   */
+  readonly deliverTo?: 'authorized' | 'all-members';
+  /** Longest wait for a member's answer to a GMK notification, ms (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** Unix ms; default Date.now. */
+  readonly now?: () => number;
+  readonly debug?: (line: string) => void;
+}
+
+/** One GMK notification and the member's final answer (408: none in time, 503: not sent). */
+export interface GmkNotificationRecord {
+  readonly to: string;
+  readonly groupId: string;
+  readonly gmkId: Uint8Array;
+  readonly revoked: boolean;
+  readonly status: number;
+}
+
+export interface RunningMcpttServer {
+  /** `http://127.0.0.1:<port>` of the GMS HTTP API. */
+  readonly httpUrl: string;
+  close(): Promise<void>;
+  /** RFC 5275 4.3: adds a member and sends it the GMK in force. */
+  addMember(groupId: string, mcpttId: string): Promise<void>;
+  /** RFC 5275 4.4 (closed list): removes a member and sends a new GMK to the remaining members. */
+  removeMember(groupId: string, mcpttId: string): Promise<void>;
+  /** RFC 5275 4.5: a new GMK for every member. */
+  rekey(groupId: string): Promise<void>;
+  /** TS 33.179 7.3.2 revocation: the GMK in force goes out again with Status revoked. */
+  revoke(groupId: string): Promise<void>;
+  /** MCPTT IDs with a live service authorization. */
+  authorizedUsers(): readonly string[];
+  currentGmkId(groupId: string): Uint8Array | undefined;
+  /** Every GMK notification sent so far, in the order the answers came. */
+  sent(): readonly GmkNotificationRecord[];
+}
+
+interface Binding {
+  readonly mcpttId: string;
+  /** The registered IMPU (the To of the third-party REGISTER), plain `sip:user@host`. */
+  readonly impu: string;
+  expiresAt: number;
+  csk: { readonly message: Uint8Array; readonly key: ReceivedKey } | undefined;
+  /** Group → tag of the GMK the member acknowledged (200) under this binding. */
+  readonly delivered: Map<string, string>;
+  /** Group → tag of the GMK on its way to the member (not to be sent twice at once). */
+  readonly inFlight: Map<string, string>;
+}
+
+interface Notification {
+  readonly to: string;
+  readonly key: GroupKey;
+  readonly message: Uint8Array;
+  readonly revoked: boolean;
+}
+
+const LOOPBACK = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1)$/;
+
+const keyTag = (k: GroupKey, revoked: boolean): string => `${bytesToHex(k.keyId)}${revoked ? ':revoked' : ''}`;
+
+function identityOf(uri: string, kms: KmsPublicParameters, keysFor: McpttServerOptions['keysFor']): LocalIdentity {
+  return {
+    uri,
+    kms,
+    keysForPeriod: (n) => {
+      try {
+        return keysFor(uri, n);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+function checkOptions(o: McpttServerOptions): void {
+  if (o === null || typeof o !== 'object') throw new TypeError('options must be an object');
+  for (const [name, v] of [
+    ['serverUri', o.serverUri],
+    ['gmsUri', o.gmsUri],
+  ] as const) {
+    if (normalizeSipUri(v) !== v) throw new TypeError(`${name} must be a plain sip:user@host URI`);
+  }
+  if (typeof o.domain !== 'string' || !/^[A-Za-z0-9.-]{1,253}$/.test(o.domain)) throw new TypeError('domain must be a host name');
+  if (typeof o.keysFor !== 'function' || typeof o.verifyToken !== 'function') throw new TypeError('keysFor and verifyToken must be functions');
+  if (o.http?.host !== undefined && !LOOPBACK.test(o.http.host)) throw new RangeError('the dev MCPTT server binds to loopback only');
+  if (o.refreshIntervalMs !== undefined && (!Number.isSafeInteger(o.refreshIntervalMs) || o.refreshIntervalMs < 1_000)) {
+    throw new RangeError('refreshIntervalMs must be an integer ≥ 1000');
+  }
+}
+
+/** Starts the server: keys for every group, SIP registration, HTTP listener. */
+export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMcpttServer> {
+  checkOptions(o);
+  const now = o.now ?? Date.now;
+  const debug = o.debug;
+  const log = (line: string): void => {
+    try {
+      debug?.(line);
+    } catch {
+      /* a logger must not break the server */
+    }
+  };
+  const deliverTo = o.deliverTo ?? 'authorized';
+  const serverUri = o.serverUri;
+  const gmsUri = o.gmsUri;
+
+  const gms: GroupKeyManager = createGroupKeyManager({
+    gms: identityOf(gmsUri, o.kmsParams, o.keysFor),
+    memberKms: o.kmsParams,
+    groups: o.groups,
+    now,
+    ...(o.rekeyActivationDelayMs !== undefined ? { rekeyActivationDelayMs: o.rekeyActivationDelayMs } : {}),
+  });
+  const cskReceiver = createMikeyKeyReceiver({ self: identityOf(serverUri, o.kmsParams, o.keysFor), replayCache: createMemoryReplayCache(), now });
+  const bindings = new Map<string, Binding>();
+  const records: GmkNotificationRecord[] = [];
+
+  // Key state changes and I_MESSAGE creation run one at a time; waiting for answers does not.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(f: () => Promise<T>): Promise<T> => {
+    const p = chain.then(f, f);
+    chain = p.catch(() => {});
+    return p;
+  };
+
+  const liveBinding = (mcpttId: string): Binding | undefined => {
+    const b = bindings.get(mcpttId);
+    return b !== undefined && b.expiresAt > now() ? b : undefined;
+  };
+  const targets = (members: readonly string[]): string[] => members.filter((m) => deliverTo === 'all-members' || liveBinding(m) !== undefined);
+
+  async function prepare(key: GroupKey, members: readonly string[], revoked: boolean): Promise<Notification[]> {
+    const messages = await gms.iMessages(key, members, { revoked });
+    for (const m of members) liveBinding(m)?.inFlight.set(key.groupId, keyTag(key, revoked));
+    return members.map((to, i) => ({ to, key, message: messages[i]!, revoked }));
+  }
+
+  async function send(batch: readonly Notification[]): Promise<void> {
+    await Promise.all(
+      batch.map(async (n) => {
+        const body = buildGmkNotificationBody({ groupId: n.key.groupId, iMessages: [n.message] });
+        const target = liveBinding(n.to)?.impu ?? n.to;
+        const r = await sip.request({ method: 'MESSAGE', target, from: gmsUri, body });
+        records.push({ to: n.to, groupId: n.key.groupId, gmkId: n.key.keyId.slice(), revoked: n.revoked, status: r.status });
+        const b = liveBinding(n.to);
+        const tag = keyTag(n.key, n.revoked);
+        if (b?.inFlight.get(n.key.groupId) === tag) b.inFlight.delete(n.key.groupId);
+        if (r.status >= 200 && r.status < 300) b?.delivered.set(n.key.groupId, tag);
+        log(`gms: ${n.revoked ? 'revocation' : 'GMK'} notification ${r.status}`);
+      }),
+    );
+  }
+
+  /** What a member lacks after a (re)authorization: the GMK in force of each of its groups. */
+  async function deliverMissing(mcpttId: string): Promise<void> {
+    const batch = await serial(async () => {
+      const b = liveBinding(mcpttId);
+      if (b === undefined) return [];
+      const out: Notification[] = [];
+      for (const g of gms.groupsOf(mcpttId)) {
+        const k = gms.current(g);
+        const tag = k === undefined ? undefined : keyTag(k, false);
+        if (k === undefined || b.delivered.get(g) === tag || b.inFlight.get(g) === tag) continue;
+        out.push(...(await prepare(k, [mcpttId], false)));
+      }
+      return out;
+    });
+    if (batch.length > 0) log(`gms: ${batch.length} GMK(s) for an authorized member`);
+    await send(batch);
+  }
+
+  async function handleRegister(req: Core.IncomingRequestMessage): Promise<OutgoingResponse> {
+    const user = plainSipUri(req.to.uri);
+    // The core always states the user's expiry (Expires header of the third-party REGISTER).
+    const rawExpires = req.getHeader('expires')?.trim() ?? '';
+    const expires = /^\d{1,10}$/.test(rawExpires) ? Number(rawExpires) : Number.NaN;
+    if (user === undefined || !Number.isSafeInteger(expires)) {
+      log('sip: third-party REGISTER 400 (headers)');
+      return { status: 400 };
+    }
+    if (expires === 0) {
+      // Deregistration: the binding and what it was sent go (5.6.2: a new login re-binds).
+      for (const [id, b] of bindings) if (b.impu === user) bindings.delete(id);
+      log('sip: third-party REGISTER 200 (unbound)');
+      return { status: 200, headers: ['Expires: 0'] };
+    }
+    const existing = [...bindings.values()].find((b) => b.impu === user && b.expiresAt > now());
+    const result = await authorizeService(
+      { verifyToken: o.verifyToken, cskReceiver, userKms: o.kmsParams, normalize: normalizeSipUri },
+      { user, contentType: req.getHeader('content-type') ?? '', body: req.body ?? '', boundCsk: existing?.csk },
+    );
+    if (!result.ok) {
+      log(`sip: third-party REGISTER ${result.status} (${result.failure})`);
+      return { status: result.status };
+    }
+    const expiresAt = now() + expires * 1000;
+    let b = liveBinding(result.mcpttId);
+    if (b === undefined || b.impu !== user) {
+      b = { mcpttId: result.mcpttId, impu: user, expiresAt, csk: undefined, delivered: new Map(), inFlight: new Map() };
+      bindings.set(result.mcpttId, b);
+    }
+    b.expiresAt = expiresAt;
+    if (result.csk !== undefined && result.cskMessage !== undefined) b.csk = { message: result.cskMessage, key: result.csk };
+    log(`sip: third-party REGISTER 200 (${result.csk !== undefined ? 'with' : 'without'} CSK)`);
+    // After our 200 is on its way: the member's GMKs (7.3.2) follow the authorization.
+    const mcpttId = result.mcpttId;
+    setTimeout(() => {
+      deliverMissing(mcpttId).catch(() => log('gms: delivery after authorization failed'));
+    }, 0);
+    return { status: 200, headers: [`Expires: ${expires}`] };
+  }
+
+  function onRequest(req: Core.IncomingRequestMessage): Promise<OutgoingResponse> | OutgoingResponse {
+    if (req.method === 'REGISTER') {
+      const ruri = req.ruri === undefined ? undefined : plainSipUri(req.ruri);
+      if (ruri !== serverUri) return { status: 404 };
+      return handleRegister(req);
+    }
+    if (req.method === 'OPTIONS') return { status: 200 };
+    if (req.method === 'CANCEL') return { status: 481 };
+    // Group calls, floor control and PUBLISH-based authorization are not served (yet).
+    return { status: 501 };
+  }
+
+  const sip: SipEndpoint = createSipEndpoint({
+    url: o.sipWsUrl,
+    domain: o.domain,
+    aors: [serverUri, gmsUri, ...gms.groupIds()],
+    contactUser: 'mcptt-server',
+    ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+    onRequest,
+    log,
+  });
+
+  async function groupsFor(mcpttId: string): Promise<GroupConfiguration[]> {
+    return await serial(async () => {
+      const out: GroupConfiguration[] = [];
+      for (const g of gms.groupsOf(mcpttId)) {
+        const k = gms.current(g);
+        const iMessages = k === undefined ? [] : [encodeBase64(await gms.iMessage(k, mcpttId))];
+        out.push({ groupId: g, displayName: gms.displayName(g), iMessages });
+      }
+      return out;
+    });
+  }
+
+  const ops = {
+    async addMember(groupId: string, mcpttId: string): Promise<void> {
+      const batch = await serial(async () => {
+        const k = gms.addMember(groupId, mcpttId);
+        return k === undefined ? [] : await prepare(k, targets([mcpttId]), false);
+      });
+      log(`gms: member added, ${batch.length} notification(s)`);
+      await send(batch);
+    },
+    async removeMember(groupId: string, mcpttId: string): Promise<void> {
+      const batch = await serial(async () => {
+        const k = gms.removeMember(groupId, mcpttId);
+        bindings.get(mcpttId)?.delivered.delete(groupId);
+        bindings.get(mcpttId)?.inFlight.delete(groupId);
+        return k === undefined ? [] : await prepare(k, targets(gms.members(groupId)), false);
+      });
+      log(`gms: member removed, rekey with ${batch.length} notification(s)`);
+      await send(batch);
+    },
+    async rekey(groupId: string): Promise<void> {
+      const batch = await serial(async () => prepare(gms.rekey(groupId), targets(gms.members(groupId)), false));
+      log(`gms: rekey with ${batch.length} notification(s)`);
+      await send(batch);
+    },
+    async revoke(groupId: string): Promise<void> {
+      const batch = await serial(async () => {
+        const k = gms.revoke(groupId);
+        return k === undefined ? [] : await prepare(k, targets(gms.members(groupId)), true);
+      });
+      log(`gms: revocation with ${batch.length} notification(s)`);
+      await send(batch);
+    },
+  };
+
+  const httpServer: Server = createServer(
+    createGmsHttpHandler({ verifyToken: o.verifyToken, groupsFor, ...ops, corsOrigins: o.http?.corsOrigins ?? [], log }),
+  );
+
+  try {
+    await sip.start();
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(o.http?.port ?? 0, o.http?.host ?? '127.0.0.1', () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    await sip.close();
+    httpServer.close();
+    throw e;
+  }
+  const address = httpServer.address() as AddressInfo;
+  const httpUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+  let refreshTimer: ReturnType<typeof setInterval> | undefined;
+  if (o.refreshIntervalMs !== undefined) {
+    refreshTimer = setInterval(() => {
+      void (async () => {
+        for (const g of gms.groupIds()) if (gms.current(g) !== undefined) await ops.rekey(g);
+      })().catch(() => log('gms: periodic refresh failed'));
+    }, o.refreshIntervalMs);
+    refreshTimer.unref();
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    httpUrl,
+    ...ops,
+    close() {
+      closing ??= (async () => {
+        if (refreshTimer !== undefined) clearInterval(refreshTimer);
+        await new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeAllConnections();
+        });
+        await sip.close();
+      })();
+      return closing;
+    },
+    authorizedUsers: () => [...bindings.values()].filter((b) => b.expiresAt > now()).map((b) => b.mcpttId),
+    currentGmkId(groupId) {
+      return gms.groupIds().includes(groupId) ? gms.current(groupId)?.keyId.slice() : undefined;
+    },
+    sent: () => records.map((r) => ({ ...r, gmkId: r.gmkId.slice() })),
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * MCPTT user service authorization at the MCPTT server (TS 33.179 5.6.2.1 steps 9-11) and
+ * the CSK it carries (9.1.3.2-9.1.3.4): what the server decides on a third-party REGISTER.
+ *
+ *   1. the body parses (src/codec/sip-bodies.ts: CSK I_MESSAGE and/or mcptt-info with the token)
+ *   2. an access token is present and valid for scope `3gpp:mcptt:ptt_server` (B.5, B.6.2)
+ *   3. the token's MCPTT ID is the user whose registration this is (the To of the third-party
+ *      REGISTER): the server binds IMPU and MCPTT ID only then (5.6.1)
+ *   4. a CSK I_MESSAGE, if present, is addressed to the MDSI, verifies (signature, freshness,
+ *      replay) and was signed by that same user (9.1.3.3 step 3): the IDRi URI, or under
+ *      identity hiding (E.7) the UID of the token's MCPTT ID
+ *
+ * Refusals: 400 for a body that does not parse, 403 for everything about authorization. The
+ * reason phrase is the standard one; what failed is only told to the (silent by default)
+ * debug log as a category, never with the token, key or identity.
+ */
+import { parseServiceAuthorizationBody } from '../../../src/codec/sip-bodies.js';
+import { isMcpttError } from '../../../src/errors.js';
+import { uidOf, type KmsPublicParameters, type MikeyKeyReceiver, type ReceivedKey } from '../../../src/keys/index.js';
+import { equalBytes } from '../../../src/util/bytes.js';
+
+/** The Annex B scope of the MCPTT server. */
+export const PTT_SERVER_SCOPE = '3gpp:mcptt:ptt_server';
+
+export type ServiceAuthorizationFailure = 'body' | 'no-token' | 'token' | 'identity-mismatch' | 'csk' | 'csk-initiator';
+
+export type ServiceAuthorizationResult =
+  | {
+      readonly ok: true;
+      readonly mcpttId: string;
+      /** The CSK the user sent, undefined when the body had none. */
+      readonly csk: ReceivedKey | undefined;
+      readonly cskMessage: Uint8Array | undefined;
+    }
+  | { readonly ok: false; readonly status: 400 | 403; readonly failure: ServiceAuthorizationFailure };
+
+export interface ServiceAuthorizationContext {
+  readonly verifyToken: (authorization: string | undefined, requiredScope: string) => Promise<{ readonly mcpttId: string }>;
+  /** Receives as the MDSI, with a replay cache. */
+  readonly cskReceiver: MikeyKeyReceiver;
+  /** The KMS of the users (to compute a hidden initiator's UID). */
+  readonly userKms: KmsPublicParameters;
+  /** `sip:user@host` in the plain form both sides are compared in. */
+  readonly normalize: (uri: string) => string | undefined;
+}
+
+export interface ServiceAuthorizationRequest {
+  /** The registering user: the To URI of the third-party REGISTER, in plain form. */
+  readonly user: string;
+  readonly contentType: string;
+  readonly body: string;
+  /**
+   * The CSK message and key already bound to this user. A refresh that repeats the same
+   * I_MESSAGE byte for byte keeps that CSK instead of tripping the replay cache.
+   */
+  readonly boundCsk?: { readonly message: Uint8Array; readonly key: ReceivedKey } | undefined;
+}
+
+export async function authorizeService(ctx: ServiceAuthorizationContext, req: ServiceAuthorizationRequest): Promise<ServiceAuthorizationResult> {
+  let parsed: ReturnType<typeof parseServiceAuthorizationBody>;
+  try {
+    parsed = parseServiceAuthorizationBody(req.contentType, req.body);
+  } catch {
+    return { ok: false, status: 400, failure: 'body' };
+  }
+  if (parsed.accessToken === undefined) return { ok: false, status: 403, failure: 'no-token' };
+
+  let mcpttId: string;
+  try {
+    ({ mcpttId } = await ctx.verifyToken(`Bearer ${parsed.accessToken}`, PTT_SERVER_SCOPE));
+  } catch {
+    return { ok: false, status: 403, failure: 'token' };
+  }
+  if (ctx.normalize(mcpttId) === undefined || ctx.normalize(mcpttId) !== req.user) return { ok: false, status: 403, failure: 'identity-mismatch' };
+
+  const message = parsed.cskIMessage;
+  if (message === undefined) return { ok: true, mcpttId, csk: undefined, cskMessage: undefined };
+  if (req.boundCsk !== undefined && equalBytes(req.boundCsk.message, message)) {
+    return { ok: true, mcpttId, csk: req.boundCsk.key, cskMessage: message };
+  }
+  let csk: ReceivedKey;
+  try {
+    csk = await ctx.cskReceiver.receive(message, 'CSK');
+  } catch (e) {
+    if (isMcpttError(e) || e instanceof TypeError || e instanceof RangeError) return { ok: false, status: 403, failure: 'csk' };
+    throw e;
+  }
+  const i = csk.initiator;
+  const signedByUser =
+    i.kmsUri === ctx.userKms.kmsUri && (i.uri !== undefined ? i.uri === mcpttId : equalBytes(i.uid, uidOf(mcpttId, ctx.userKms, i.keyPeriodNo)));
+  if (!signedByUser) return { ok: false, status: 403, failure: 'csk-initiator' };
+  return { ok: true, mcpttId, csk, cskMessage: message };
+}
