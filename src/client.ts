@@ -8,8 +8,14 @@
  *        ▲                                                │
  *        └──────────────── logout() ◄────────────────────┘
  *
+ * After login, `connect()` starts the MCPTT signalling session (src/platform/signalling:
+ * TS 33.179 5.6.2.1 REGISTER with token and CSK, 7.3.2 GMK notifications and the 5.6.1 C-5
+ * pull, 7.4 private calls) once the identity keys are ready; `disconnect()` (and `logout()`)
+ * ends it. Its events are forwarded unchanged.
+ *
  * Events are typed; `on` returns an unsubscribe function; a throwing listener harms no one.
- * Nothing here logs, and no event carries a key, a token or the MCPTT ID.
+ * Nothing here logs, and no event carries a key or a token; the only MCPTT ID an event
+ * carries is an incoming call's verified caller, which the app must show.
  */
 import { AuthError } from './errors.js';
 import type { LocalIdentity } from './keys/identity.js';
@@ -17,6 +23,14 @@ import { createMcpttAuth, type McpttAuth, type McpttAuthOptions, type McpttSessi
 import { openKeyStore, type KeyStore, type KeyStoreOptions } from './platform/key-store/index.js';
 import { createKmsClient, type KmsTransportKeyStore } from './platform/kms/index.js';
 import { createKeyProvisioner, type KeyProvisioner, type ProvisioningStatus } from './platform/provisioning.js';
+import {
+  createSignallingSession,
+  SignallingError,
+  type PrivateCall,
+  type SignallingEvents,
+  type SignallingSession,
+} from './platform/signalling/index.js';
+import type { SessionDescriptionHandlerFactory } from 'sip.js';
 
 export interface McpttClientOptions {
   /** The identity management server (OIDC) and this app's registration there. */
@@ -39,10 +53,44 @@ export interface McpttClientOptions {
 
 export type McpttClientState = 'signed-out' | 'signed-in';
 
-export interface McpttClientEvents {
+export interface McpttClientEvents extends SignallingEvents {
   state: [state: McpttClientState];
   keys: [status: ProvisioningStatus];
 }
+
+/** What `connect()` needs to reach the MCPTT system. */
+export interface McpttConnectOptions {
+  /** `wss://…` of the SIP core (`ws://` on loopback). */
+  readonly sipServer: string;
+  /** The MCPTT server's URI, also the MDSI the CSK is encrypted to (9.1.3.1). */
+  readonly mcpttServerUri: string;
+  /** Identities allowed to sign GMKs. */
+  readonly gmsUris: readonly string[];
+  /** Base URL of the GMS for the group configuration pull at connect (5.6.1 C-5). */
+  readonly gmsUrl?: string;
+  /** Media adapter for calls; sip.js's WebRTC handler when absent. */
+  readonly sessionDescriptionHandlerFactory?: SessionDescriptionHandlerFactory;
+  readonly sessionDescriptionHandlerFactoryOptions?: object;
+  /** How long an incoming call rings before 480 (default 30 s). */
+  readonly ringTimeoutMs?: number;
+  /** How long to wait for the identity keys (default 30 s). */
+  readonly keysTimeoutMs?: number;
+}
+
+const SIGNALLING_EVENTS: readonly (keyof SignallingEvents)[] = Object.freeze([
+  'registration',
+  'registration-failed',
+  'disconnected',
+  'authorization-degraded',
+  'csk',
+  'group-key',
+  'group-key-refused',
+  'group-pull',
+  'incoming-call',
+  'call-keys',
+  'call-failed',
+  'call-ended',
+] as const);
 
 export interface McpttClient {
   readonly state: McpttClientState;
@@ -61,20 +109,33 @@ export interface McpttClient {
   /** Fetches keys again now (e.g. after connectivity returns). */
   refreshKeys(): Promise<ProvisioningStatus>;
   on<E extends keyof McpttClientEvents>(event: E, listener: (...args: McpttClientEvents[E]) => void): () => void;
-  /** Signs out; `clearKeys: true` also wipes the key store of this origin. */
+  /**
+   * Waits for the identity keys, then registers with the SIP core (access token + CSK) and,
+   * with `gmsUrl`, pulls the group keys. Resolves when registered.
+   */
+  connect(options: McpttConnectOptions): Promise<void>;
+  /** Private call to an MCPTT ID with a fresh PCK; resolves when answered. */
+  call(mcpttId: string): Promise<PrivateCall>;
+  /** The running signalling session (pull, CSK renewal, call preparation), if connected. */
+  signalling(): SignallingSession | undefined;
+  /** Hangs up, unregisters and closes the SIP connection; idempotent. */
+  disconnect(): Promise<void>;
+  /** Signs out (disconnecting first); `clearKeys: true` also wipes the key store of this origin. */
   logout(options?: { readonly clearKeys?: boolean; readonly redirect?: boolean }): Promise<void>;
 }
 
 export function createMcpttClient(o: McpttClientOptions): McpttClient {
   const auth: McpttAuth = createMcpttAuth(o.idms);
-  const listeners: { [E in keyof McpttClientEvents]: Set<(...a: McpttClientEvents[E]) => void> } = { state: new Set(), keys: new Set() };
+  const listeners = new Map<keyof McpttClientEvents, Set<unknown>>();
+  let session: SignallingSession | undefined;
+  let sessionOff: (() => void)[] = [];
   let state: McpttClientState = 'signed-out';
   let store: KeyStore | undefined;
   let provisioner: KeyProvisioner | undefined;
   let unsubscribeKeys: (() => void) | undefined;
 
   function emit<E extends keyof McpttClientEvents>(event: E, ...args: McpttClientEvents[E]): void {
-    for (const l of [...listeners[event]] as ((...a: McpttClientEvents[E]) => void)[]) {
+    for (const l of [...(listeners.get(event) ?? [])] as ((...a: McpttClientEvents[E]) => void)[]) {
       try {
         l(...args);
       } catch {
@@ -118,6 +179,46 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
     await provisioner.start();
   }
 
+  /** Resolves once the provisioner holds keys; rejects when provisioning failed or stopped. */
+  function keysReady(timeoutMs: number): Promise<void> {
+    const p = provisioner;
+    if (p === undefined) return Promise.reject(new AuthError('ERR_AUTH_NOT_LOGGED_IN', 'sign in before connecting'));
+    if (p.identity() !== undefined) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = (e?: unknown): void => {
+        clearTimeout(timer);
+        off();
+        if (e === undefined) resolve();
+        else reject(e);
+      };
+      const timer = setTimeout(() => done(new SignallingError('ERR_SIGNALLING_NO_IDENTITY', 'the identity keys did not arrive in time')), timeoutMs);
+      const off = p.on('status', (st) => {
+        if (p.identity() !== undefined) done();
+        else if (st.state === 'failed' || st.state === 'stopped') done(new SignallingError('ERR_SIGNALLING_NO_IDENTITY', `no identity keys (${st.state})`));
+      });
+    });
+  }
+
+  function forward<E extends keyof SignallingEvents>(s: SignallingSession, name: E): () => void {
+    // McpttClientEvents extends SignallingEvents, so the arguments are the same tuple; TS
+    // cannot see that through the generic index.
+    return s.on(name, (...args: SignallingEvents[E]) => {
+      // Nobody in the app to ring: refuse at once rather than let the caller wait out the ring time.
+      if (name === 'incoming-call' && (listeners.get('incoming-call')?.size ?? 0) === 0) {
+        (args as SignallingEvents['incoming-call'])[0].reject('unavailable');
+        return;
+      }
+      emit(name, ...(args as McpttClientEvents[E]));
+    });
+  }
+
+  async function disconnect(): Promise<void> {
+    const s = session;
+    session = undefined;
+    await s?.stop();
+    for (const off of sessionOff.splice(0)) off();
+  }
+
   return {
     get state() {
       return state;
@@ -143,11 +244,47 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
       return provisioner.refresh();
     },
     on(event, listener) {
-      const set = listeners[event] as Set<typeof listener>;
+      let set = listeners.get(event);
+      if (set === undefined) listeners.set(event, (set = new Set()));
       set.add(listener);
       return () => set.delete(listener);
     },
+    async connect(c) {
+      if (state !== 'signed-in' || store === undefined) throw new AuthError('ERR_AUTH_NOT_LOGGED_IN', 'sign in before connecting');
+      if (session !== undefined) throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'already connected');
+      await keysReady(c.keysTimeoutMs ?? 30_000);
+      if (session !== undefined) throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'already connected');
+      const s = createSignallingSession({
+        sipServer: c.sipServer,
+        mcpttServerUri: c.mcpttServerUri,
+        gmsUris: c.gmsUris,
+        ...(c.gmsUrl !== undefined ? { gmsUrl: c.gmsUrl } : {}),
+        identity: () => provisioner?.identity(),
+        tokens: { accessToken: () => auth.accessToken(), onRefresh: (l) => auth.on('session', () => l()) },
+        store,
+        ...(c.sessionDescriptionHandlerFactory ? { sessionDescriptionHandlerFactory: c.sessionDescriptionHandlerFactory } : {}),
+        ...(c.sessionDescriptionHandlerFactoryOptions ? { sessionDescriptionHandlerFactoryOptions: c.sessionDescriptionHandlerFactoryOptions } : {}),
+        ...(c.ringTimeoutMs !== undefined ? { ringTimeoutMs: c.ringTimeoutMs } : {}),
+        ...(o.now ? { now: o.now } : {}),
+        ...(o.fetch ? { fetch: o.fetch } : {}),
+      });
+      session = s;
+      sessionOff = SIGNALLING_EVENTS.map((name) => forward(s, name));
+      try {
+        await s.start();
+      } catch (e) {
+        if (session === s) await disconnect();
+        throw e;
+      }
+    },
+    async call(mcpttId) {
+      if (session === undefined || session.state !== 'running') throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'connect() before call()');
+      return session.call(mcpttId);
+    },
+    signalling: () => (session?.state === 'running' ? session : undefined),
+    disconnect,
     async logout(options = {}) {
+      await disconnect();
       provisioner?.stop();
       unsubscribeKeys?.();
       provisioner = undefined;

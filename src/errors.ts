@@ -77,7 +77,16 @@ export type SipErrorCode =
   | 'ERR_SIP_INVALID_STATE'
   | 'ERR_SIP_STOPPED';
 
-export type McpttErrorCode = CryptoErrorCode | MikeyErrorCode | KmsErrorCode | AuthErrorCode | StoreErrorCode | SipErrorCode;
+/** Codes of the MCPTT signalling session (service authorization, group keys, private calls). */
+export type SignallingErrorCode =
+  | 'ERR_SIGNALLING_NO_IDENTITY'
+  | 'ERR_SIGNALLING_INVALID_STATE'
+  | 'ERR_GMS_UNREACHABLE'
+  | 'ERR_GMS_HTTP'
+  | 'ERR_GMS_MALFORMED'
+  | 'ERR_CALL_NOT_ESTABLISHED';
+
+export type McpttErrorCode = CryptoErrorCode | MikeyErrorCode | KmsErrorCode | AuthErrorCode | StoreErrorCode | SipErrorCode | SignallingErrorCode;
 
 export interface McpttErrorOptions {
   readonly cause?: unknown;
@@ -157,6 +166,18 @@ export class SipError extends McpttError {
   constructor(code: SipErrorCode, message: string, options?: McpttErrorOptions & { readonly statusCode?: number }) {
     super(code, message, options);
     this.statusCode = options?.statusCode;
+  }
+}
+
+/** Failures of the MCPTT signalling session and of the group configuration pull. */
+export class SignallingError extends McpttError {
+  declare readonly code: SignallingErrorCode;
+  /** Set for `ERR_GMS_HTTP`. */
+  readonly httpStatus: number | undefined;
+
+  constructor(code: SignallingErrorCode, message: string, options?: McpttErrorOptions & { readonly httpStatus?: number }) {
+    super(code, message, options);
+    this.httpStatus = options?.httpStatus;
   }
 }
 

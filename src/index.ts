@@ -5,7 +5,7 @@
  * `mcptt-sdk/mikey` (I_MESSAGEs and the key distribution rules).
  */
 export { createMcpttClient } from './client.js';
-export type { McpttClient, McpttClientEvents, McpttClientOptions, McpttClientState } from './client.js';
+export type { McpttClient, McpttClientEvents, McpttClientOptions, McpttClientState, McpttConnectOptions } from './client.js';
 export { createMcpttAuth, MCPTT_ACR_PASSWORD, MCPTT_DEFAULT_SCOPES } from './platform/auth/index.js';
 export type { McpttAuth, McpttAuthOptions, McpttSession } from './platform/auth/index.js';
 export { openKeyStore } from './platform/key-store/index.js';
@@ -14,5 +14,40 @@ export { createKmsClient } from './platform/kms/index.js';
 export type { KmsClient, KmsClientOptions, KmsTransportKeyStore } from './platform/kms/index.js';
 export { createKeyProvisioner } from './platform/provisioning.js';
 export type { KeyProvisioner, KeyProvisionerOptions, ProvisioningStatus } from './platform/provisioning.js';
+export {
+  createSignallingSession,
+  fetchGroupConfigurations,
+  isSignallingError,
+  keyFailureOf,
+  KEY_FAILURE_TABLE,
+  PRIVATE_CALL_TRANSITIONS,
+  SIGNALLING_SESSION_TRANSITIONS,
+  SignallingError,
+} from './platform/signalling/index.js';
+export type {
+  AuthorizationDegraded,
+  CallerIdentity,
+  CallFailure,
+  CallPeer,
+  ClientServerKey,
+  CskInfo,
+  GroupConfiguration,
+  GroupKeyFailure,
+  GroupKeyInfo,
+  GroupKeySource,
+  GroupPullSummary,
+  IncomingPrivateCall,
+  KeyFailure,
+  KeyFailureClass,
+  MediaKeyStore,
+  PrivateCall,
+  PrivateCallState,
+  SignallingErrorCode,
+  SignallingEvents,
+  SignallingSession,
+  SignallingSessionOptions,
+  SignallingSessionState,
+  TokenSource,
+} from './platform/signalling/index.js';
 export { McpttError, CryptoError, MikeyError, KmsError, AuthError, StoreError, SipError, isMcpttError } from './errors.js';
 export type { McpttErrorCode, CryptoErrorCode, MikeyErrorCode, KmsErrorCode, AuthErrorCode, StoreErrorCode, SipErrorCode, McpttErrorOptions, KmsServerError } from './errors.js';

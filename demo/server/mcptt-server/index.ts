@@ -228,7 +228,10 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
         const b = liveBinding(n.to);
         const tag = keyTag(n.key, n.revoked);
         if (b?.inFlight.get(n.key.groupId) === tag) b.inFlight.delete(n.key.groupId);
-        if (r.status >= 200 && r.status < 300) b?.delivered.set(n.key.groupId, tag);
+        // 488 "Duplicate Key" means the member already holds this very GMK (it pulled it over
+        // HTTP before the push arrived): delivered all the same, so it is not sent again.
+        const alreadyHeld = r.status === 488 && r.reason === 'Duplicate Key';
+        if ((r.status >= 200 && r.status < 300) || alreadyHeld) b?.delivered.set(n.key.groupId, tag);
         log(`gms: ${n.revoked ? 'revocation' : 'GMK'} notification ${r.status}`);
       }),
     );
