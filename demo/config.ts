@@ -17,6 +17,12 @@ export interface DemoConfig {
   readonly kmsSecurity: 'on' | 'off';
   readonly clientId: string;
   readonly users: readonly DemoUserConfig[];
+  readonly serverIdentities: { readonly gms: string; readonly mdsi: string };
+  /** With the SIP part of the dev system running. */
+  readonly sip?: string;
+  readonly mcpttServer?: string;
+  readonly gms?: string;
+  readonly groups?: readonly { readonly groupId: string; readonly displayName: string; readonly members: readonly string[] }[];
 }
 
 const KEY = 'mcptt.demo.devstack';

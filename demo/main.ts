@@ -1,11 +1,17 @@
 /**
  * The demo page: signs in at the dev identity server, provisions identity keys from the dev
- * KMS into IndexedDB, and shows their state. It renders no key, token or MCPTT ID.
+ * KMS into IndexedDB, registers with the SIP core (access token + CSK), receives the group
+ * keys, and places and answers private calls whose key travels in the SDP. It renders no
+ * key, token or MCPTT ID (people and groups appear by display name).
  * (The push-to-talk UI arrives with the group call issue.)
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { createMcpttClient, type McpttClient } from '../src/client.js';
+import { gukId, srtpMasterKeys } from '../src/crypto/index.js';
+import { keyProfile } from '../src/keys/index.js';
 import type { ProvisioningStatus } from '../src/platform/provisioning.js';
-import { hexToBytes } from '../src/util/bytes.js';
+import type { IncomingPrivateCall, PrivateCall } from '../src/platform/signalling/index.js';
+import { bytesToHex, concatBytes, hexToBytes } from '../src/util/bytes.js';
 import { loadDemoConfig, type DemoConfig } from './config.js';
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
@@ -41,19 +47,84 @@ function clientFor(config: DemoConfig): McpttClient {
   });
 }
 
+const fingerprint = (...parts: Uint8Array[]): string => bytesToHex(sha256(concatBytes(...parts))).slice(0, 32);
+
 async function main(): Promise<void> {
   const config = await loadDemoConfig();
   const client = clientFor(config);
+  const nameOf = (mcpttId: string | undefined): string => config.users.find((u) => u.mcpttId === mcpttId)?.displayName ?? 'unknown caller';
+  const groupName = (groupId: string): string => config.groups?.find((g) => g.groupId === groupId)?.displayName ?? 'a group';
+  const groupKeys = new Map<string, { gmkId: string; status: string }>();
+  let registration = 'idle';
+  let currentCall: PrivateCall | undefined;
+  let ringing: IncomingPrivateCall | undefined;
+  const refusals: string[] = [];
+
+  const renderGroups = (): void => {
+    const ul = $('groups');
+    ul.replaceChildren(
+      ...[...groupKeys].map(([groupId, k]) => {
+        const li = document.createElement('li');
+        li.textContent = `${groupName(groupId)}: GMK ${k.gmkId} ${k.status}`;
+        return li;
+      }),
+    );
+  };
+  const setCall = (text: string): void => void ($('call-state').textContent = text);
+
   client.on('keys', showKeys);
   client.on('state', (s) => {
     $('session').textContent = s === 'signed-in' ? 'Signed in.' : 'Not signed in.';
     $('login').hidden = s === 'signed-in';
     $('logout').hidden = s !== 'signed-in';
   });
+  client.on('registration', (state) => {
+    registration = state;
+    $('registration').textContent = state === 'registered' ? 'Registered with the MCPTT service.' : `Registration: ${state}`;
+    ($('call') as HTMLButtonElement).disabled = state !== 'registered';
+  });
+  client.on('group-key', (k) => {
+    groupKeys.set(k.groupId, { gmkId: k.gmkId, status: k.status });
+    renderGroups();
+  });
+  client.on('group-key-refused', (f) => refusals.push(f.code));
+  client.on('incoming-call', (call) => {
+    ringing = call;
+    setCall(`Incoming call from ${call.caller.hidden ? 'a caller whose identity is hidden' : nameOf(call.caller.uri)}`);
+    $('incoming').hidden = false;
+  });
+  client.on('call-keys', (call) => {
+    currentCall = call;
+    setCall(`In a call with ${call.peer.hidden ? 'a hidden caller' : nameOf(call.peer.uri)} (PCK ${call.pckId})`);
+    $('hangup').hidden = false;
+    $('incoming').hidden = true;
+  });
+  client.on('call-ended', () => {
+    currentCall = undefined;
+    setCall('Call ended.');
+    $('hangup').hidden = true;
+  });
+  client.on('call-failed', (f) => setCall(`Call failed (${f.code}).`));
+
+  const callee = $('callee') as HTMLSelectElement;
+  for (const u of config.users) callee.add(new Option(u.displayName, u.username));
+  $('call').addEventListener('click', () => {
+    const user = config.users.find((u) => u.username === callee.value);
+    if (user === undefined) return;
+    setCall(`Calling ${user.displayName}…`);
+    void client.call(user.mcpttId).catch((e: unknown) => setCall(`Call failed (${(e as { code?: string }).code ?? 'error'}).`));
+  });
+  $('answer').addEventListener('click', () => void ringing?.accept());
+  $('decline').addEventListener('click', () => {
+    ringing?.reject('declined');
+    $('incoming').hidden = true;
+    setCall('Declined.');
+  });
+  $('hangup').addEventListener('click', () => void currentCall?.hangup());
   $('login').addEventListener('click', () => void client.login('redirect'));
   $('logout').addEventListener('click', () => void client.logout({ clearKeys: true }).then(() => showKeys({ state: 'idle' })));
 
-  // Test hooks: states and counts only, never key material, tokens or identities.
+  // Test hooks: states, key IDs and one-way fingerprints; never key material, tokens or identities.
   Object.assign(window, {
     mcpttDemo: {
       keyStatus: () => client.keyStatus(),
@@ -68,6 +139,29 @@ async function main(): Promise<void> {
         const store = client.keyStore();
         return store ? (await store.keySets(mcpttId)).length : 0;
       },
+      registration: () => registration,
+      groupKeys: () => Object.fromEntries(groupKeys),
+      storedGmkIds: async (groupId: string) => {
+        const store = client.keyStore();
+        return store ? (await store.mediaKeys({ kind: 'GMK', groupId })).map((k) => `${bytesToHex(k.keyId)}:${k.status}`) : [];
+      },
+      refusals: () => [...refusals],
+      /** Fingerprint of the SRTP master key/salt of `senderMcpttId`'s streams in a group. */
+      senderKeyFingerprint: async (groupId: string, senderMcpttId: string) => {
+        const store = client.keyStore();
+        const held = groupKeys.get(groupId);
+        const k = store && held ? await store.getMediaKey('GMK', hexToBytes(held.gmkId)) : undefined;
+        if (k === undefined) return undefined;
+        const guk = gukId({ gmk: k.key, gmkId: k.keyId, mcpttId: senderMcpttId });
+        const m = srtpMasterKeys({ tgk: k.key, csId: keyProfile().csId.group, csbId: guk, rand: k.rand });
+        return fingerprint(m.masterKey, m.masterSalt);
+      },
+      callState: () => currentCall?.state ?? (ringing ? 'ringing' : 'none'),
+      callKeyFingerprint: () => {
+        if (currentCall === undefined) return undefined;
+        const k = currentCall.keys();
+        return fingerprint(k.key, k.keyId, k.rand);
+      },
     },
   });
 
@@ -75,8 +169,17 @@ async function main(): Promise<void> {
   if (url.searchParams.has('code') && url.searchParams.has('state')) {
     await client.completeLogin(location.href);
     history.replaceState(null, '', url.pathname);
-  } else {
-    await client.restore();
+  } else if (!(await client.restore())) {
+    return;
+  }
+  if (config.sip !== undefined && config.mcpttServer !== undefined) {
+    $('registration').textContent = 'Connecting…';
+    await client.connect({
+      sipServer: config.sip,
+      mcpttServerUri: config.mcpttServer,
+      gmsUris: [config.serverIdentities.gms],
+      ...(config.gms !== undefined ? { gmsUrl: config.gms } : {}),
+    });
   }
 }
 
