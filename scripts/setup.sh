@@ -10,6 +10,8 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/kamailio ] || need+=(kamailio)
 dpkg -s kamailio-websocket-modules >/dev/null 2>&1 || need+=(kamailio-websocket-modules)
+dpkg -s kamailio-tls-modules >/dev/null 2>&1 || need+=(kamailio-tls-modules)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if ((${#need[@]})); then
   sudo=""
