@@ -9,11 +9,16 @@
  * process by its PID (SIGTERM, then SIGKILL of its process group) and removes the temp dir.
  * Several instances can run side by side; nothing needs root and nothing outside loopback.
  *
- * Dev only: no SIP authentication (see the config's header), plain `ws://`.
+ * With `tls`, a second listener serves SIP over secure WebSocket (`wss://`) with a throwaway
+ * self-signed certificate made by `openssl` in that temp dir; its PEM comes back in
+ * `tlsCertificatePem` so a client can trust exactly that certificate. The plain `ws://`
+ * listener stays.
+ *
+ * Dev only: no SIP authentication (see the config's header).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,15 +52,36 @@ export interface KamailioOptions {
   readonly binary?: string;
   /** Module directory (default the Debian one). */
   readonly modulePath?: string;
-  /** How long to wait for the WebSocket port (default 10 s). */
+  /** How long to wait for the WebSocket port(s) (default 10 s). */
   readonly startTimeoutMs?: number;
+  /**
+   * Also serve SIP over secure WebSocket (`wss://`) on a TLS listener, with a throwaway
+   * self-signed certificate for the host (and `localhost`) generated at start.
+   */
+  readonly tls?: KamailioTlsOptions;
+  /** openssl binary used to make the certificate (default `openssl` from PATH). */
+  readonly opensslBinary?: string;
+}
+
+export interface KamailioTlsOptions {
+  /** TCP port of the TLS (wss) listener; 0 or absent picks a free port. */
+  readonly port?: number;
 }
 
 export interface RunningKamailio {
   /** `ws://<host>:<port>`: the `server` of the SDK's SIP user agent. */
   readonly wsUrl: string;
+  /** `wss://<host>:<port>` when started with `tls`, else undefined. */
+  readonly wssUrl: string | undefined;
   readonly host: string;
   readonly wsPort: number;
+  /** Port of the TLS listener when started with `tls`, else undefined. */
+  readonly wssPort: number | undefined;
+  /**
+   * The self-signed certificate (PEM) of the TLS listener when started with `tls`, else
+   * undefined: what a client should trust, and nothing else. Its key never leaves the temp dir.
+   */
+  readonly tlsCertificatePem: string | undefined;
   readonly udpPort: number;
   readonly domain: string;
   /** PID of the Kamailio main process (it leads its own process group). */
@@ -72,6 +98,7 @@ export const DEFAULT_KAMAILIO_BINARY = '/usr/sbin/kamailio';
 export const DEFAULT_KAMAILIO_MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
 
 const TEMPLATE_URL = new URL('./kamailio/kamailio.cfg', import.meta.url);
+const TLS_TEMPLATE_URL = new URL('./kamailio/tls.cfg', import.meta.url);
 const STDERR_TAIL_BYTES = 16 * 1024;
 const STOP_GRACE_MS = 3_000;
 
@@ -89,6 +116,13 @@ export interface KamailioConfigParams {
   readonly appServer?: KamailioAppServer;
   readonly debug: boolean;
   readonly modulePath: string;
+  /** TLS listener: its port and the path of the rendered tls.cfg. Absent: no TLS at all. */
+  readonly tls?: { readonly port: number; readonly configPath: string };
+}
+
+export interface KamailioTlsConfigParams {
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 function checkPort(p: number, what: string): void {
@@ -154,6 +188,39 @@ function renderThirdPartyRegister(as: KamailioAppServer | undefined, domain: str
   ].join('\n');
 }
 
+function renderTlsListen(host: string, tls: KamailioConfigParams['tls']): string {
+  if (tls === undefined) return '';
+  return [
+    '# SIP over secure WebSocket (wss): TLS listener, the HTTP upgrade is served on it too.',
+    'enable_tls=yes',
+    `listen=tls:${host}:${tls.port}`,
+  ].join('\n');
+}
+
+function renderTlsModule(tls: KamailioConfigParams['tls']): string {
+  if (tls === undefined) return '';
+  return [
+    '# tls: loaded first (before anything else that could use libssl); profiles in tls.cfg.',
+    'loadmodule "tls.so"',
+    `modparam("tls", "config", "${tls.configPath}")`,
+  ].join('\n');
+}
+
+/** Replaces `{{NAME}}` placeholders; a placeholder alone on a line that renders empty takes its line with it. */
+function fillPlaceholders(template: string, values: Readonly<Record<string, string>>, file: string): string {
+  const value = (name: string): string => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`${file}: unknown placeholder {{${name}}}`);
+    return v;
+  };
+  return template
+    .replace(/^\{\{([A-Z_]+)\}\}\n/gm, (_m, name: string) => {
+      const v = value(name);
+      return v === '' ? '' : `${v}\n`;
+    })
+    .replace(/\{\{([A-Z_]+)\}\}/g, (_m, name: string) => value(name));
+}
+
 /** Fills the template's placeholders with checked values; throws on anything unsafe. */
 export function renderKamailioConfig(template: string, p: KamailioConfigParams): string {
   if (!HOST_RE.test(p.host)) throw new RangeError('Kamailio binds to a 127.0.0.0/8 address only');
@@ -161,6 +228,11 @@ export function renderKamailioConfig(template: string, p: KamailioConfigParams):
   checkPort(p.udpPort, 'udpPort');
   if (!DOMAIN_RE.test(p.domain)) throw new TypeError(`invalid SIP domain ${JSON.stringify(p.domain)}`);
   if (!PATH_RE.test(p.modulePath)) throw new TypeError('modulePath must be a plain absolute path');
+  if (p.tls !== undefined) {
+    checkPort(p.tls.port, 'tls.port');
+    if (p.tls.port === p.wsPort) throw new RangeError('tls.port must differ from wsPort');
+    if (!PATH_RE.test(p.tls.configPath)) throw new TypeError('tls configPath must be a plain absolute path');
+  }
   const values: Record<string, string> = {
     DEBUG_LEVEL: p.debug ? '2' : '-1',
     HOST: p.host,
@@ -170,13 +242,45 @@ export function renderKamailioConfig(template: string, p: KamailioConfigParams):
     MODULE_PATH: p.modulePath,
     APPSERVER_ROUTE: renderAppServerRoute(p.appServer),
     THIRD_PARTY_REGISTER: renderThirdPartyRegister(p.appServer, p.domain),
+    TLS_LISTEN: renderTlsListen(p.host, p.tls),
+    TLS_MODULE: renderTlsModule(p.tls),
+    WSS_PORT_ALLOWED: p.tls === undefined ? '' : ` && $Rp != ${p.tls.port}`,
   };
-  const out = template.replace(/\{\{([A-Z_]+)\}\}/g, (_m, name: string) => {
-    const v = values[name];
-    if (v === undefined) throw new Error(`kamailio.cfg: unknown placeholder {{${name}}}`);
-    return v;
+  return fillPlaceholders(template, values, 'kamailio.cfg');
+}
+
+/** Fills the tls.cfg template (certificate and key paths); throws on anything unsafe. */
+export function renderKamailioTlsConfig(template: string, p: KamailioTlsConfigParams): string {
+  if (!PATH_RE.test(p.certFile)) throw new TypeError('certFile must be a plain absolute path');
+  if (!PATH_RE.test(p.keyFile)) throw new TypeError('keyFile must be a plain absolute path');
+  return fillPlaceholders(template, { CERT_FILE: p.certFile, KEY_FILE: p.keyFile }, 'tls.cfg');
+}
+
+/**
+ * Makes a throwaway self-signed P-256 certificate for `host` (and `localhost`), valid two
+ * days, in `dir`; returns the file paths and the certificate's PEM.
+ */
+async function makeSelfSignedCertificate(
+  openssl: string,
+  dir: string,
+  host: string,
+): Promise<{ certFile: string; keyFile: string; pem: string }> {
+  if (!HOST_RE.test(host)) throw new RangeError('certificates are made for 127.0.0.0/8 addresses only');
+  const certFile = join(dir, 'tls-cert.pem');
+  const keyFile = join(dir, 'tls-key.pem');
+  const args = [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+    '-subj', `/CN=${host}`, '-addext', `subjectAltName=IP:${host},DNS:localhost`,
+    '-keyout', keyFile, '-out', certFile,
+  ];
+  await new Promise<void>((resolve, reject) => {
+    execFile(openssl, args, { cwd: dir, timeout: 10_000 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`openssl could not make the TLS certificate: ${err.message}\n${String(stderr).slice(-2000)}`));
+      else resolve();
+    });
   });
-  return out;
+  await chmod(keyFile, 0o600);
+  return { certFile, keyFile, pem: await readFile(certFile, 'utf8') };
 }
 
 async function freeTcpPort(host: string): Promise<number> {
@@ -249,18 +353,27 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Starts one Kamailio; resolves once its WebSocket port accepts TCP connections. */
+/** Starts one Kamailio; resolves once its WebSocket port (and the TLS one, with `tls`) accepts TCP connections. */
 export async function startKamailio(o: KamailioOptions): Promise<RunningKamailio> {
   const host = o.host ?? '127.0.0.1';
   if (!HOST_RE.test(host)) throw new RangeError('Kamailio binds to a 127.0.0.0/8 address only');
   const pickWs = o.wsPort === undefined || o.wsPort === 0;
   const pickUdp = o.udpPort === undefined || o.udpPort === 0;
+  const pickWss = o.tls !== undefined && (o.tls.port === undefined || o.tls.port === 0);
   // A picked port can be taken between probing and Kamailio's bind: try again a few times.
-  const attempts = pickWs || pickUdp ? 3 : 1;
+  const attempts = pickWs || pickUdp || pickWss ? 3 : 1;
   let lastError: unknown;
   for (let i = 0; i < attempts; i++) {
     try {
-      return await startOnce(o, host, pickWs ? await freeTcpPort(host) : o.wsPort!, pickUdp ? await freeUdpPort(host) : o.udpPort!);
+      const wsPort = pickWs ? await freeTcpPort(host) : o.wsPort!;
+      const udpPort = pickUdp ? await freeUdpPort(host) : o.udpPort!;
+      let wssPort: number | undefined;
+      if (o.tls !== undefined) {
+        wssPort = pickWss ? await freeTcpPort(host) : o.tls.port!;
+        // Two free-port probes in a row can return the same port.
+        if (pickWss && wssPort === wsPort) wssPort = await freeTcpPort(host);
+      }
+      return await startOnce(o, host, wsPort, udpPort, wssPort);
     } catch (e) {
       lastError = e;
     }
@@ -268,10 +381,10 @@ export async function startKamailio(o: KamailioOptions): Promise<RunningKamailio
   throw lastError;
 }
 
-async function startOnce(o: KamailioOptions, host: string, wsPort: number, udpPort: number): Promise<RunningKamailio> {
+async function startOnce(o: KamailioOptions, host: string, wsPort: number, udpPort: number, wssPort: number | undefined): Promise<RunningKamailio> {
   const debug = o.debug === true || process.env['MCPTT_KAMAILIO_DEBUG'] === '1';
   const template = await readFile(fileURLToPath(TEMPLATE_URL), 'utf8');
-  const config = renderKamailioConfig(template, {
+  const params: KamailioConfigParams = {
     host,
     wsPort,
     udpPort,
@@ -279,8 +392,27 @@ async function startOnce(o: KamailioOptions, host: string, wsPort: number, udpPo
     debug,
     modulePath: o.modulePath ?? DEFAULT_KAMAILIO_MODULES,
     ...(o.appServer ? { appServer: o.appServer } : {}),
-  });
+  };
+  // Check every value before anything is written or generated.
+  renderKamailioConfig(template, wssPort === undefined ? params : { ...params, tls: { port: wssPort, configPath: '/tls.cfg' } });
   const dir = await mkdtemp(join(tmpdir(), 'mcptt-kamailio-'));
+  let config: string;
+  let tlsCertificatePem: string | undefined;
+  try {
+    if (wssPort === undefined) {
+      config = renderKamailioConfig(template, params);
+    } else {
+      const cert = await makeSelfSignedCertificate(o.opensslBinary ?? 'openssl', dir, host);
+      tlsCertificatePem = cert.pem;
+      const tlsCfgPath = join(dir, 'tls.cfg');
+      const tlsTemplate = await readFile(fileURLToPath(TLS_TEMPLATE_URL), 'utf8');
+      await writeFile(tlsCfgPath, renderKamailioTlsConfig(tlsTemplate, cert), { mode: 0o600 });
+      config = renderKamailioConfig(template, { ...params, tls: { port: wssPort, configPath: tlsCfgPath } });
+    }
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
   const cfgPath = join(dir, 'kamailio.cfg');
   await writeFile(cfgPath, config, { mode: 0o600 });
 
@@ -329,8 +461,11 @@ async function startOnce(o: KamailioOptions, host: string, wsPort: number, udpPo
       if (exited(child)) {
         throw new Error(`kamailio exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${tail.slice(-4000)}`);
       }
-      if (await canConnect(host, wsPort)) break;
-      if (Date.now() > deadline) throw new Error(`kamailio did not open ws port ${wsPort} in time:\n${tail.slice(-4000)}`);
+      if ((await canConnect(host, wsPort)) && (wssPort === undefined || (await canConnect(host, wssPort)))) break;
+      if (Date.now() > deadline) {
+        const ports = wssPort === undefined ? `ws port ${wsPort}` : `ws port ${wsPort} / wss port ${wssPort}`;
+        throw new Error(`kamailio did not open ${ports} in time:\n${tail.slice(-4000)}`);
+      }
       await sleep(50);
     }
     if (child.pid === undefined) throw new Error('kamailio has no pid');
@@ -341,8 +476,11 @@ async function startOnce(o: KamailioOptions, host: string, wsPort: number, udpPo
 
   return {
     wsUrl: `ws://${host}:${wsPort}`,
+    wssUrl: wssPort === undefined ? undefined : `wss://${host}:${wssPort}`,
     host,
     wsPort,
+    wssPort,
+    tlsCertificatePem,
     udpPort,
     domain: o.domain,
     pid: child.pid,
