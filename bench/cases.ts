@@ -17,7 +17,8 @@ import { createKeyDistribution, createMikeyKeyReceiver } from '../src/keys/index
 import { hexToBytes } from '../src/util/bytes.js';
 import { createTestKms } from '../test/helpers/test-kms.js';
 import type { BenchCase } from './measure.js';
-import { gmsCases } from './gms-cases.js';
+import { disposeGmsBench, gmsCases } from './gms-cases.js';
+import { disposeSipBench, sipCases } from './sip-cases.js';
 
 // Fixed, non-secret benchmark material (never used outside benchmarks).
 const Z_S = hexToBytes('1b2e6d0c5f4a39281716a5b4c3d2e1f0');
@@ -176,5 +177,10 @@ export function mikeyCases(): BenchCase[] {
 }
 
 export function allCases(): BenchCase[] {
-  return [...cryptoCases(), ...mikeyCases(), ...gmsCases()];
+  return [...cryptoCases(), ...mikeyCases(), ...gmsCases(), ...sipCases()];
+}
+
+/** Stops the servers that Node-only cases started. */
+export async function disposeNodeBenches(): Promise<void> {
+  await Promise.all([disposeGmsBench(), disposeSipBench()]);
 }

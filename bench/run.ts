@@ -8,7 +8,7 @@
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'vite';
 import { chromium } from 'playwright-core';
-import { allCases } from './cases.js';
+import { allCases, disposeNodeBenches } from './cases.js';
 import { measure, type BenchResult } from './measure.js';
 import { TARGETS_US } from './targets.js';
 import { CHROMIUM_ARGS } from '../playwright.config.js';
@@ -72,7 +72,13 @@ function fmt(us: number): string {
 }
 
 const results: BenchResult[] = [];
-if (!args.includes('--browser-only')) results.push(...(await runNode()));
+if (!args.includes('--browser-only')) {
+  try {
+    results.push(...(await runNode()));
+  } finally {
+    await disposeNodeBenches();
+  }
+}
 if (!args.includes('--node-only')) results.push(...(await runBrowser()));
 
 // Keep results of cases not run this time (e.g. --filter), replace the ones measured.

@@ -6,6 +6,7 @@ export const TARGETS_US: Readonly<Record<string, number>> = Object.freeze({
   'chromium-worker:mikey.receive.gmk': 12_000,
   'chromium-worker:mikey.create.pck': 15_000,
   'chromium-worker:kms.provision': 150_000,
+  'node:sip.private-call.key-setup': 80_000,
   'node:sakke.decapsulate': 20_000,
   'node:sakke.encapsulate': 30_000,
   'node:eccsi.verify': 5_000,

@@ -32,6 +32,8 @@ export interface DevstackOptions {
   readonly sip?: boolean;
   /** Fixed WebSocket port of Kamailio (default: a free one). */
   readonly sipWsPort?: number;
+  /** Also serve SIP over secure WebSocket (wss) with a throwaway certificate (default false). */
+  readonly sipTls?: boolean;
   /** HTTP port of the GMS (default: a free one). */
   readonly gmsPort?: number;
   readonly groups?: readonly DemoGroup[];
@@ -56,6 +58,8 @@ export interface DevstackConfig {
   readonly serverIdentities: typeof SERVER_IDENTITIES;
   /** With `sip`: the SIP core's WebSocket URL, the MCPTT server's URI, the GMS HTTP API, the groups. */
   readonly sip?: string;
+  /** With `sipTls`: the wss URL and the certificate a client must trust for it. */
+  readonly sipSecure?: { readonly url: string; readonly certificatePem: string };
   readonly mcpttServer?: string;
   readonly gms?: string;
   readonly groups?: readonly DemoGroup[];
@@ -113,6 +117,7 @@ export async function startDevstack(o: DevstackOptions): Promise<Devstack> {
       kamailio = await startKamailio({
         domain: DEV_SIP_DOMAIN,
         ...(o.sipWsPort !== undefined ? { wsPort: o.sipWsPort } : {}),
+        ...(o.sipTls ? { tls: {} } : {}),
         appServer: { uri: MCPTT_SERVER_URI, routePsis: groups.map((g) => g.groupId) },
       });
       const issue = kms.issue.bind(kms);
@@ -142,6 +147,7 @@ export async function startDevstack(o: DevstackOptions): Promise<Devstack> {
     clientId: DEV_CLIENT_ID,
     serverIdentities: SERVER_IDENTITIES,
     ...(kamailio && mcpttServer ? { sip: kamailio.wsUrl, mcpttServer: MCPTT_SERVER_URI, gms: mcpttServer.httpUrl, groups } : {}),
+    ...(kamailio?.wssUrl && kamailio.tlsCertificatePem ? { sipSecure: { url: kamailio.wssUrl, certificatePem: kamailio.tlsCertificatePem } } : {}),
     users: users.map((u) => {
       if (security === 'off') return { ...u };
       const t = bootstrapTransportKey(trkSecret, u.mcpttId);

@@ -10,6 +10,7 @@
  *   --sip-port N      Kamailio's WebSocket port (default 4403)
  *   --gms-port N      the GMS HTTP API (default 4404)
  *   --no-sip          without Kamailio and the MCPTT server
+ *   --sip-tls         also SIP over secure WebSocket (wss, throwaway certificate)
  *   --with-web        also serve the demo page with Vite
  */
 import { writeFileSync, rmSync } from 'node:fs';
@@ -33,6 +34,7 @@ const stack = await startDevstack({
   sip: !process.argv.includes('--no-sip'),
   sipWsPort: Number(arg('sip-port', '4403')),
   gmsPort: Number(arg('gms-port', '4404')),
+  sipTls: process.argv.includes('--sip-tls'),
 });
 
 let vite: { close(): Promise<void> } | undefined;
@@ -50,6 +52,7 @@ out(`  identity server  ${stack.config.idms}`);
 out(`  KMS              ${stack.config.kms}/keymanagement/identity/v1/  (security extension ${stack.config.kmsSecurity})`);
 if (stack.config.sip) {
   out(`  SIP core         ${stack.config.sip}  (Kamailio, pid ${stack.kamailio?.pid ?? '?'})`);
+  if (stack.config.sipSecure) out(`                   ${stack.config.sipSecure.url}  (its certificate is in demo/.devstack.json)`);
   out(`  MCPTT server     ${stack.config.mcpttServer}  GMS ${stack.config.gms}/gms/v1/groups`);
   out('  groups           ' + (stack.config.groups ?? []).map((g) => g.displayName).join(', '));
 }
