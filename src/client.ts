@@ -75,6 +75,8 @@ export interface McpttConnectOptions {
   readonly ringTimeoutMs?: number;
   /** How long to wait for the identity keys (default 30 s). */
   readonly keysTimeoutMs?: number;
+  /** Token + CSK in the REGISTER body (5.6.2.1, default) or in a PUBLISH to the MCPTT server (5.6.2.2). */
+  readonly serviceAuthorization?: 'register' | 'publish';
 }
 
 const SIGNALLING_EVENTS: readonly (keyof SignallingEvents)[] = Object.freeze([
@@ -265,6 +267,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
         ...(c.sessionDescriptionHandlerFactory ? { sessionDescriptionHandlerFactory: c.sessionDescriptionHandlerFactory } : {}),
         ...(c.sessionDescriptionHandlerFactoryOptions ? { sessionDescriptionHandlerFactoryOptions: c.sessionDescriptionHandlerFactoryOptions } : {}),
         ...(c.ringTimeoutMs !== undefined ? { ringTimeoutMs: c.ringTimeoutMs } : {}),
+        ...(c.serviceAuthorization !== undefined ? { serviceAuthorization: c.serviceAuthorization } : {}),
         ...(o.now ? { now: o.now } : {}),
         ...(o.fetch ? { fetch: o.fetch } : {}),
       });

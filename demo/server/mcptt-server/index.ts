@@ -7,6 +7,8 @@
  *   the core repeats from a user's REGISTER (TS 33.179 5.6.2.1 step 9). It authorizes the
  *   user from the access token, binds the SIP identity to the MCPTT ID and takes the CSK
  *   (9.1.3) — ./service-authorization.ts — then answers 200, 400 or 403. Expires 0 unbinds.
+ *   The same checks serve a PUBLISH to the server URI (5.6.2.2, `Event: poc.settings`,
+ *   RFC 3903 entity-tags; the publisher is the From user); its removal unbinds.
  * - GMS (./gms.ts): one GMK per group with the RFC 5275 lifecycle; GMKs go out as SIP
  *   MESSAGE requests From the GMS URI to each member (7.3.2 "Notify group configuration"),
  *   one request per group carrying that member's I_MESSAGE; the member's final status is
@@ -42,7 +44,7 @@ import { bytesToHex } from '../../../src/util/bytes.js';
 import { createGroupKeyManager, type GroupKey, type GroupKeyManager } from './gms.js';
 import { createGmsHttpHandler, type GroupConfiguration } from './http-api.js';
 import { createSipEndpoint, type SipEndpoint } from './sip-endpoint.js';
-import { normalizeSipUri, plainSipUri, type OutgoingResponse } from './sip-message.js';
+import { normalizeSipUri, plainSipUri, randomToken, type OutgoingResponse } from './sip-message.js';
 import { authorizeService } from './service-authorization.js';
 
 export { GMS_SCOPE } from './http-api.js';
@@ -136,6 +138,12 @@ interface Notification {
   readonly message: Uint8Array;
   readonly revoked: boolean;
 }
+
+/** The Event package of the service authorization PUBLISH (TS 24.379: MCPTT service settings). */
+export const PUBLISH_EVENT = 'poc.settings';
+const PUBLISH_DEFAULT_EXPIRES = 600;
+const PUBLISH_MIN_EXPIRES = 30;
+const PUBLISH_MAX_EXPIRES = 3600;
 
 const LOOPBACK = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1)$/;
 
@@ -255,6 +263,48 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
     await send(batch);
   }
 
+  /** Drops the user's binding and what it was sent (5.6.2: a new login re-binds). */
+  function unbind(user: string): void {
+    for (const [id, b] of bindings) if (b.impu === user) bindings.delete(id);
+  }
+
+  /**
+   * The common part of both service authorization routes (5.6.2.1 steps 10-11, 5.6.2.2
+   * steps 2-3): checks the body, binds IMPU ↔ MCPTT ID for `expires` seconds, keeps the CSK,
+   * and once the 200 is on its way sends the member the GMKs it is missing (7.3.2).
+   */
+  async function authorize(
+    what: string,
+    user: string,
+    req: Core.IncomingRequestMessage,
+    expires: number,
+  ): Promise<{ ok: true } | { ok: false; status: 400 | 403 }> {
+    const existing = [...bindings.values()].find((b) => b.impu === user && b.expiresAt > now());
+    const result = await authorizeService(
+      { verifyToken: o.verifyToken, cskReceiver, userKms: o.kmsParams, normalize: normalizeSipUri },
+      { user, contentType: req.getHeader('content-type') ?? '', body: req.body ?? '', boundCsk: existing?.csk },
+    );
+    if (!result.ok) {
+      log(`sip: ${what} ${result.status} (${result.failure})`);
+      return { ok: false, status: result.status };
+    }
+    const expiresAt = now() + expires * 1000;
+    let b = liveBinding(result.mcpttId);
+    if (b === undefined || b.impu !== user) {
+      b = { mcpttId: result.mcpttId, impu: user, expiresAt, csk: undefined, delivered: new Map(), inFlight: new Map() };
+      bindings.set(result.mcpttId, b);
+    }
+    b.expiresAt = expiresAt;
+    if (result.csk !== undefined && result.cskMessage !== undefined) b.csk = { message: result.cskMessage, key: result.csk };
+    log(`sip: ${what} 200 (${result.csk !== undefined ? 'with' : 'without'} CSK)`);
+    // After our 200 is on its way: the member's GMKs (7.3.2) follow the authorization.
+    const mcpttId = result.mcpttId;
+    setTimeout(() => {
+      deliverMissing(mcpttId).catch(() => log('gms: delivery after authorization failed'));
+    }, 0);
+    return { ok: true };
+  }
+
   async function handleRegister(req: Core.IncomingRequestMessage): Promise<OutgoingResponse> {
     const user = plainSipUri(req.to.uri);
     // The core always states the user's expiry (Expires header of the third-party REGISTER).
@@ -265,35 +315,90 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
       return { status: 400 };
     }
     if (expires === 0) {
-      // Deregistration: the binding and what it was sent go (5.6.2: a new login re-binds).
-      for (const [id, b] of bindings) if (b.impu === user) bindings.delete(id);
+      unbind(user);
       log('sip: third-party REGISTER 200 (unbound)');
       return { status: 200, headers: ['Expires: 0'] };
     }
-    const existing = [...bindings.values()].find((b) => b.impu === user && b.expiresAt > now());
-    const result = await authorizeService(
-      { verifyToken: o.verifyToken, cskReceiver, userKms: o.kmsParams, normalize: normalizeSipUri },
-      { user, contentType: req.getHeader('content-type') ?? '', body: req.body ?? '', boundCsk: existing?.csk },
-    );
-    if (!result.ok) {
-      log(`sip: third-party REGISTER ${result.status} (${result.failure})`);
-      return { status: result.status };
+    const r = await authorize('third-party REGISTER', user, req, expires);
+    return r.ok ? { status: 200, headers: [`Expires: ${expires}`] } : { status: r.status };
+  }
+
+  /** RFC 3903 publications of the service authorization: entity-tag → publisher and expiry. */
+  const publications = new Map<string, { readonly user: string; expiresAt: number }>();
+
+  /**
+   * Service authorization by PUBLISH (5.6.2.2), with RFC 3903's entity-tags: an initial
+   * publication (body, no SIP-If-Match), a modification (body + SIP-If-Match, e.g. a new
+   * token), a refresh (SIP-If-Match, no body) and a removal (SIP-If-Match, Expires 0),
+   * which unbinds the user. The publisher is the From user (the dev core authenticates
+   * nobody; a deployment's core would assert it in P-Asserted-Identity).
+   */
+  async function handlePublish(req: Core.IncomingRequestMessage): Promise<OutgoingResponse> {
+    for (const [tag, p] of publications) if (p.expiresAt <= now()) publications.delete(tag);
+    const event = (req.getHeader('event') ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    if (event !== PUBLISH_EVENT) {
+      log('sip: PUBLISH 489 (event)');
+      return { status: 489, reason: 'Bad Event', headers: [`Allow-Events: ${PUBLISH_EVENT}`] };
     }
-    const expiresAt = now() + expires * 1000;
-    let b = liveBinding(result.mcpttId);
-    if (b === undefined || b.impu !== user) {
-      b = { mcpttId: result.mcpttId, impu: user, expiresAt, csk: undefined, delivered: new Map(), inFlight: new Map() };
-      bindings.set(result.mcpttId, b);
+    const user = plainSipUri(req.from.uri);
+    const rawExpires = req.getHeader('expires')?.trim();
+    const asked = rawExpires === undefined ? PUBLISH_DEFAULT_EXPIRES : /^\d{1,10}$/.test(rawExpires) ? Number(rawExpires) : Number.NaN;
+    if (user === undefined || !Number.isSafeInteger(asked)) {
+      log('sip: PUBLISH 400 (headers)');
+      return { status: 400 };
     }
-    b.expiresAt = expiresAt;
-    if (result.csk !== undefined && result.cskMessage !== undefined) b.csk = { message: result.cskMessage, key: result.csk };
-    log(`sip: third-party REGISTER 200 (${result.csk !== undefined ? 'with' : 'without'} CSK)`);
-    // After our 200 is on its way: the member's GMKs (7.3.2) follow the authorization.
-    const mcpttId = result.mcpttId;
-    setTimeout(() => {
-      deliverMissing(mcpttId).catch(() => log('gms: delivery after authorization failed'));
-    }, 0);
-    return { status: 200, headers: [`Expires: ${expires}`] };
+    if (asked > 0 && asked < PUBLISH_MIN_EXPIRES) {
+      return { status: 423, reason: 'Interval Too Brief', headers: [`Min-Expires: ${PUBLISH_MIN_EXPIRES}`] };
+    }
+    const expires = Math.min(asked, PUBLISH_MAX_EXPIRES);
+    const hasBody = (req.body ?? '') !== '';
+    const ifMatch = req.getHeader('sip-if-match')?.trim();
+    if (ifMatch !== undefined) {
+      const p = publications.get(ifMatch);
+      if (p === undefined || p.user !== user) {
+        log('sip: PUBLISH 412 (entity-tag)');
+        return { status: 412, reason: 'Conditional Request Failed' };
+      }
+      if (expires === 0) {
+        publications.delete(ifMatch);
+        unbind(user);
+        log('sip: PUBLISH 200 (unbound)');
+        return { status: 200, headers: [`SIP-ETag: ${ifMatch}`, 'Expires: 0'] };
+      }
+    } else if (!hasBody || expires === 0) {
+      // RFC 3903 6 step 4: without SIP-If-Match a PUBLISH must create a publication.
+      log('sip: PUBLISH 400 (no body)');
+      return { status: 400 };
+    }
+    if (hasBody) {
+      const r = await authorize('PUBLISH', user, req, expires);
+      if (!r.ok) return { status: r.status };
+    } else {
+      // A refresh: the authorization checked before lasts longer.
+      const b = [...bindings.values()].find((x) => x.impu === user && x.expiresAt > now());
+      if (b === undefined) {
+        log('sip: PUBLISH 412 (no binding)');
+        return { status: 412, reason: 'Conditional Request Failed' };
+      }
+      b.expiresAt = now() + expires * 1000;
+      log('sip: PUBLISH 200 (refresh)');
+    }
+    // RFC 3903 6 step 8: every successful PUBLISH gets a new entity-tag.
+    if (ifMatch !== undefined) publications.delete(ifMatch);
+    for (const [tag, p] of publications) if (p.user === user) publications.delete(tag);
+    const etag = randomToken(12);
+    publications.set(etag, { user, expiresAt: now() + expires * 1000 });
+    return { status: 200, headers: [`SIP-ETag: ${etag}`, `Expires: ${expires}`] };
+  }
+
+  /** The URI a request was addressed to: the core puts the original one in P-Called-Party-ID. */
+  function addressedTo(req: Core.IncomingRequestMessage): string | undefined {
+    const called = req.getHeader('p-called-party-id');
+    if (called !== undefined) {
+      const m = /^\s*<([^<>]+)>\s*$/.exec(called);
+      return normalizeSipUri(m !== null ? m[1]! : called.trim());
+    }
+    return req.ruri === undefined ? undefined : plainSipUri(req.ruri);
   }
 
   function onRequest(req: Core.IncomingRequestMessage): Promise<OutgoingResponse> | OutgoingResponse {
@@ -302,9 +407,13 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
       if (ruri !== serverUri) return { status: 404 };
       return handleRegister(req);
     }
+    if (req.method === 'PUBLISH') {
+      if (addressedTo(req) !== serverUri) return { status: 404 };
+      return handlePublish(req);
+    }
     if (req.method === 'OPTIONS') return { status: 200 };
     if (req.method === 'CANCEL') return { status: 481 };
-    // Group calls, floor control and PUBLISH-based authorization are not served (yet).
+    // Group calls and floor control are not served (yet).
     return { status: 501 };
   }
 

@@ -1,6 +1,7 @@
 /**
  * MCPTT user service authorization at the MCPTT server (TS 33.179 5.6.2.1 steps 9-11) and
- * the CSK it carries (9.1.3.2-9.1.3.4): what the server decides on a third-party REGISTER.
+ * the CSK it carries (9.1.3.2-9.1.3.4): what the server decides on a third-party REGISTER,
+ * or on a PUBLISH (5.6.2.2 steps 2-3, the user being its From).
  *
  *   1. the body parses (src/codec/sip-bodies.ts: CSK I_MESSAGE and/or mcptt-info with the token)
  *   2. an access token is present and valid for scope `3gpp:mcptt:ptt_server` (B.5, B.6.2)

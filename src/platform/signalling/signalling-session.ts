@@ -17,7 +17,9 @@
  * | stopped  | —                     |
  *
  * While running: a token refresh (`tokens.onRefresh`) re-REGISTERs so the MCPTT server gets
- * the new token; the end of the CSK's key period re-REGISTERs with a new CSK.
+ * the new token; the end of the CSK's key period re-REGISTERs with a new CSK. With
+ * `serviceAuthorization: 'publish'` (5.6.2.2) the token and CSK go in a PUBLISH to the MCPTT
+ * server that follows each REGISTER instead of in the REGISTER body.
  */
 import type { SessionDescriptionHandlerFactory, UserAgent, UserAgentOptions } from 'sip.js';
 
@@ -76,6 +78,12 @@ export interface SignallingSessionOptions {
   readonly sessionDescriptionHandlerFactoryOptions?: object;
   readonly reconnect?: { readonly initialMs: number; readonly maxMs: number };
   readonly registrationExpires?: number;
+  /**
+   * How the token and CSK reach the MCPTT server (TS 33.179 5.6.2): in the REGISTER body,
+   * repeated by the SIP core as a third-party REGISTER (5.6.2.1, default), or in a PUBLISH
+   * to `mcpttServerUri` (`Event: poc.settings`) after a REGISTER without body (5.6.2.2).
+   */
+  readonly serviceAuthorization?: 'register' | 'publish';
   /** How long an incoming call rings before 480 (default 30 s). */
   readonly ringTimeoutMs?: number;
   /** Re-encapsulate the CSK when its I_MESSAGE is older (default 300 s). */
@@ -134,6 +142,9 @@ class SignallingSessionImpl implements SignallingSession {
     if (typeof o.sipServer !== 'string' || !/^wss?:\/\/\S+$/i.test(o.sipServer)) throw new TypeError('sipServer must be a ws:// or wss:// URL');
     if (o.gmsUrl !== undefined) groupConfigurationUrl(o.gmsUrl); // fail at once on a bad URL
     if (o.tokens === null || typeof o.tokens !== 'object' || typeof o.tokens.accessToken !== 'function') throw new TypeError('tokens.accessToken must be a function');
+    if (o.serviceAuthorization !== undefined && o.serviceAuthorization !== 'register' && o.serviceAuthorization !== 'publish') {
+      throw new TypeError("serviceAuthorization must be 'register' or 'publish'");
+    }
     this.#o = o;
     this.#ctx = new KeyContext({
       identity: o.identity,
@@ -211,7 +222,11 @@ class SignallingSessionImpl implements SignallingSession {
         server: o.sipServer,
         aor: o.aor ?? me.uri,
         ...(o.displayName !== undefined ? { displayName: o.displayName } : {}),
-        serviceAuthorization: 'register',
+        // 'publish': the REGISTER goes without body and the same body goes in a PUBLISH to
+        // the MCPTT server, refreshed with the registration and removed (Expires 0) on stop.
+        ...(o.serviceAuthorization === 'publish'
+          ? { serviceAuthorization: 'publish' as const, publishTarget: o.mcpttServerUri }
+          : { serviceAuthorization: 'register' as const }),
         registerBody: () => this.#auth.body(),
         ...(o.reconnect ? { reconnect: o.reconnect } : {}),
         ...(o.registrationExpires !== undefined ? { registrationExpires: o.registrationExpires } : {}),

@@ -140,7 +140,11 @@ export interface SipUserAgentOptions {
   readonly registerBody?: () => Promise<SipBodyInit | undefined>;
   /** 'publish' mode: the MCPTT server's PSI the PUBLISH goes to. */
   readonly publishTarget?: string;
-  /** 'publish' mode: the Event package of the PUBLISH (default `poc.settings`, as TS 24.379). */
+  /**
+   * 'publish' mode: the Event package of the PUBLISH (default `poc.settings`, as TS 24.379).
+   * RFC 3903: later PUBLISHes carry SIP-If-Match of the last SIP-ETag (a 412 is retried
+   * once without); stop() removes the publication (Expires 0) before unregistering.
+   */
   readonly publishEvent?: string;
   /** Requested registration expiry in seconds (default 600). */
   readonly registrationExpires?: number;
@@ -279,6 +283,8 @@ class SipUserAgentImpl implements SipUserAgent {
   /** Serializes REGISTER (+PUBLISH) of one epoch (RFC 3261 §10.2: one at a time). */
   #chain: Promise<void> = Promise.resolve();
   #bound = false;
+  /** 'publish' mode: entity-tag of our publication at the MCPTT server (RFC 3903), if any. */
+  #publishEtag: string | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryAttempt = 0;
@@ -445,9 +451,15 @@ class SipUserAgentImpl implements SipUserAgent {
     const { expires } = await reg.send(this.#expires, this.#o.serviceAuthorization === 'register' ? body : undefined);
     if (epoch !== this.#epoch) throw stale();
     this.#bound = true;
-    if (this.#o.serviceAuthorization === 'publish' && body !== undefined) await this.#publish(body, expires);
+    let refreshIn = expires;
+    if (this.#o.serviceAuthorization === 'publish' && (body !== undefined || this.#publishEtag !== undefined)) {
+      // Without a body (no token, no CSK this time) an existing publication is only refreshed.
+      const granted = await this.#publish(body, expires);
+      if (epoch !== this.#epoch) throw stale();
+      if (granted > 0) refreshIn = Math.min(refreshIn, granted);
+    }
     // Refresh well before expiry (sip.js refreshes at 99 %; a slow token callback needs room).
-    const ms = Math.max(1_000, Math.floor(expires * 1000 * 0.8));
+    const ms = Math.max(1_000, Math.floor(refreshIn * 1000 * 0.8));
     this.#refreshTimer = setTimeout(() => {
       this.#refreshTimer = undefined;
       this.#registerCycle(epoch).catch(() => {});
@@ -469,23 +481,51 @@ class SipUserAgentImpl implements SipUserAgent {
     }
   }
 
-  #publish(body: RegisterBody, expires: number): Promise<void> {
+  /**
+   * One PUBLISH of the service authorization (RFC 3903): initial (body, no SIP-If-Match),
+   * modification (body + SIP-If-Match of our publication), refresh (SIP-If-Match, no body)
+   * or removal (`expires` 0, SIP-If-Match, no body). Resolves with the expiry the server
+   * granted (its `Expires`, else ours) and keeps its `SIP-ETag`. A 412 (the server lost our
+   * publication, e.g. it restarted) is retried once as an initial publication.
+   */
+  async #publish(body: RegisterBody | undefined, expires: number): Promise<number> {
+    const etag = this.#publishEtag;
+    const r = await this.#publishOnce(body, expires, etag);
+    if (r.ok) return r.expires;
+    if (r.status === 412 && etag !== undefined) {
+      this.#publishEtag = undefined;
+      if (body === undefined || expires === 0) return 0; // nothing to publish, nothing left to remove
+      const again = await this.#publishOnce(body, expires, undefined);
+      if (again.ok) return again.expires;
+      throw publishRefused(again.status);
+    }
+    throw publishRefused(r.status);
+  }
+
+  #publishOnce(body: RegisterBody | undefined, expires: number, etag: string | undefined): Promise<{ ok: true; expires: number } | { ok: false; status: number }> {
     const ua = this.#ua!;
     const target = this.#publishTarget!;
+    const headers = [`Event: ${this.#o.publishEvent ?? 'poc.settings'}`, `Expires: ${expires}`];
+    if (etag !== undefined) headers.push(`SIP-If-Match: ${etag}`);
     const req = ua.userAgentCore.makeOutgoingRequestMessage(
       'PUBLISH',
       target,
       this.#aor,
       target,
       {},
-      [`Event: ${this.#o.publishEvent ?? 'poc.settings'}`, `Expires: ${expires}`],
-      { contentDisposition: 'render', contentType: body.contentType, content: body.body },
+      headers,
+      body === undefined ? undefined : { contentDisposition: 'render', contentType: body.contentType, content: body.body },
     );
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       ua.userAgentCore.publish(req, {
-        onAccept: () => resolve(),
-        onRedirect: (r) => reject(publishRefused(r.message.statusCode ?? 0)),
-        onReject: (r) => reject(publishRefused(r.message.statusCode ?? 0)),
+        onAccept: (r) => {
+          const tag = r.message.getHeader('sip-etag')?.trim();
+          this.#publishEtag = expires === 0 ? undefined : tag !== undefined && /^[!-~]{1,128}$/.test(tag) ? tag : undefined;
+          const e = Number(r.message.getHeader('expires'));
+          resolve({ ok: true, expires: Number.isSafeInteger(e) && e >= 0 ? e : expires });
+        },
+        onRedirect: (r) => resolve({ ok: false, status: r.message.statusCode ?? 0 }),
+        onReject: (r) => resolve({ ok: false, status: r.message.statusCode ?? 0 }),
       });
     });
   }
@@ -600,6 +640,11 @@ class SipUserAgentImpl implements SipUserAgent {
     const epoch = this.#epoch;
     // Let a pending REGISTER finish (bounded), then remove our binding.
     await withTimeout(this.#chain, UNREGISTER_WAIT_MS).catch(() => {});
+    if (this.#publishEtag !== undefined && epoch === this.#epoch && ua?.isConnected()) {
+      // 'publish' mode: remove the publication first (Expires 0), so the server unbinds us.
+      await withTimeout(this.#publish(undefined, 0), UNREGISTER_WAIT_MS).catch(() => {});
+    }
+    this.#publishEtag = undefined;
     if (this.#bound && epoch === this.#epoch && ua?.isConnected()) {
       await withTimeout(this.#register!.send(0), UNREGISTER_WAIT_MS).catch(() => {});
     }
