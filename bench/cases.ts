@@ -19,6 +19,7 @@ import { createTestKms } from '../test/helpers/test-kms.js';
 import type { BenchCase } from './measure.js';
 import { disposeGmsBench, gmsCases } from './gms-cases.js';
 import { disposeSipBench, sipCases } from './sip-cases.js';
+import { mediaCases } from './media-cases.js';
 
 // Fixed, non-secret benchmark material (never used outside benchmarks).
 const Z_S = hexToBytes('1b2e6d0c5f4a39281716a5b4c3d2e1f0');
@@ -177,7 +178,7 @@ export function mikeyCases(): BenchCase[] {
 }
 
 export function allCases(): BenchCase[] {
-  return [...cryptoCases(), ...mikeyCases(), ...gmsCases(), ...sipCases()];
+  return [...cryptoCases(), ...mikeyCases(), ...mediaCases(), ...gmsCases(), ...sipCases()];
 }
 
 /** Stops the servers that Node-only cases started. */

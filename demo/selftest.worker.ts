@@ -6,10 +6,14 @@
 import { checkVectorDocument, VECTOR_CHECKS, type Json } from '../src/conformance/checks.js';
 import { judge, type KnownDefect } from '../src/conformance/known-defects.js';
 import { MIKEY_VECTOR_CHECKS } from '../src/conformance/mikey-checks.js';
+import { FRAME_VECTOR_CHECKS } from '../src/conformance/frame-checks.js';
 import knownDefects from '../test/known-defects.json';
 
-const CHECKS = [...VECTOR_CHECKS, ...MIKEY_VECTOR_CHECKS];
-const files = import.meta.glob('../../shared/vectors/*.json', { eager: true, import: 'default' });
+const CHECKS = [...VECTOR_CHECKS, ...MIKEY_VECTOR_CHECKS, ...FRAME_VECTOR_CHECKS];
+const files = {
+  ...import.meta.glob('../../shared/vectors/*.json', { eager: true, import: 'default' }),
+  ...import.meta.glob('../test/vectors/*.json', { eager: true, import: 'default' }),
+};
 
 async function selftest(): Promise<{ passed: number; failed: number; known: number; failures: string[] }> {
   let passed = 0;

@@ -43,8 +43,8 @@ step('build', 'npx', ['tsc', '-p', 'tsconfig.build.json']);
 }
 
 {
-  process.stdout.write('\n=== conformance vectors: mcptt-sdk vectors ../shared/vectors --known-defects test/known-defects.json\n');
-  const r = spawnSync('node', ['bin/mcptt-sdk.js', 'vectors', '../shared/vectors', '--known-defects', 'test/known-defects.json'], { encoding: 'utf8' });
+  process.stdout.write('\n=== conformance vectors: mcptt-sdk vectors ../shared/vectors test/vectors --known-defects test/known-defects.json\n');
+  const r = spawnSync('node', ['bin/mcptt-sdk.js', 'vectors', '../shared/vectors', 'test/vectors', '--known-defects', 'test/known-defects.json'], { encoding: 'utf8' });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   const m = /^(\d+) passed, (\d+) failed$/m.exec(r.stdout);

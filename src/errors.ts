@@ -86,7 +86,20 @@ export type SignallingErrorCode =
   | 'ERR_GMS_MALFORMED'
   | 'ERR_CALL_NOT_ESTABLISHED';
 
-export type McpttErrorCode = CryptoErrorCode | MikeyErrorCode | KmsErrorCode | AuthErrorCode | StoreErrorCode | SipErrorCode | SignallingErrorCode;
+/** Codes of the media frame format, key ring and E2EE worker (TS 33.179 7.5, 7.6). */
+export type MediaErrorCode =
+  | 'ERR_MEDIA_NO_KEY'
+  | 'ERR_MEDIA_UNKNOWN_KEY'
+  | 'ERR_MEDIA_KEY_EXPIRED'
+  | 'ERR_MEDIA_KEY_CONFLICT'
+  | 'ERR_MEDIA_AUTH_FAILED'
+  | 'ERR_MEDIA_REPLAY'
+  | 'ERR_MEDIA_MALFORMED'
+  | 'ERR_MEDIA_UNENCRYPTED'
+  | 'ERR_MEDIA_WRONG_PURPOSE'
+  | 'ERR_MEDIA_WORKER';
+
+export type McpttErrorCode = CryptoErrorCode | MikeyErrorCode | KmsErrorCode | AuthErrorCode | StoreErrorCode | SipErrorCode | SignallingErrorCode | MediaErrorCode;
 
 export interface McpttErrorOptions {
   readonly cause?: unknown;
@@ -178,6 +191,15 @@ export class SignallingError extends McpttError {
   constructor(code: SignallingErrorCode, message: string, options?: McpttErrorOptions & { readonly httpStatus?: number }) {
     super(code, message, options);
     this.httpStatus = options?.httpStatus;
+  }
+}
+
+/** Failures of the media frame format, the key ring and the E2EE worker. */
+export class MediaError extends McpttError {
+  declare readonly code: MediaErrorCode;
+
+  constructor(code: MediaErrorCode, message: string, options?: McpttErrorOptions) {
+    super(code, message, options);
   }
 }
 

@@ -49,5 +49,7 @@ export type {
   SignallingSessionState,
   TokenSource,
 } from './platform/signalling/index.js';
-export { McpttError, CryptoError, MikeyError, KmsError, AuthError, StoreError, SipError, isMcpttError } from './errors.js';
-export type { McpttErrorCode, CryptoErrorCode, MikeyErrorCode, KmsErrorCode, AuthErrorCode, StoreErrorCode, SipErrorCode, McpttErrorOptions, KmsServerError } from './errors.js';
+export { createE2eeManager, detectE2eeMode } from './platform/media/index.js';
+export type { E2eeManager, E2eeManagerOptions, E2eeMode } from './platform/media/index.js';
+export { McpttError, CryptoError, MikeyError, KmsError, AuthError, StoreError, SipError, MediaError, isMcpttError } from './errors.js';
+export type { McpttErrorCode, CryptoErrorCode, MikeyErrorCode, KmsErrorCode, AuthErrorCode, StoreErrorCode, SipErrorCode, MediaErrorCode, McpttErrorOptions, KmsServerError } from './errors.js';

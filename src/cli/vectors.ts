@@ -8,10 +8,11 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { resolve, join, basename } from 'node:path';
 import { checkVectorDocument, VECTOR_CHECKS, type Json } from '../conformance/checks.js';
 import { MIKEY_VECTOR_CHECKS } from '../conformance/mikey-checks.js';
+import { FRAME_VECTOR_CHECKS } from '../conformance/frame-checks.js';
 import { judge, type KnownDefect } from '../conformance/known-defects.js';
 
-/** Every relation family the runner knows: crypto, derivations, and I_MESSAGE processing. */
-export const ALL_CHECKS = [...VECTOR_CHECKS, ...MIKEY_VECTOR_CHECKS];
+/** Every relation family the runner knows: crypto, derivations, I_MESSAGE processing, media frames. */
+export const ALL_CHECKS = [...VECTOR_CHECKS, ...MIKEY_VECTOR_CHECKS, ...FRAME_VECTOR_CHECKS];
 
 export interface VectorRunSummary {
   readonly passed: number;
