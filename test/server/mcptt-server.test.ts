@@ -11,7 +11,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { SessionDescriptionHandler, SessionDescriptionHandlerFactory } from 'sip.js';
 
 import { DEMO_GROUPS, DEMO_USERS, DEV_CLIENT_ID, DEV_KMS_URI, DEV_SIP_DOMAIN, DEV_USER_KEY_OFFSET, DEV_USER_KEY_PERIOD, MCPTT_SERVER_URI, SERVER_IDENTITIES } from '../../demo/server/config.js';
 import { devLogin } from '../../demo/server/dev-login.js';
@@ -35,6 +34,7 @@ import {
 } from '../../src/keys/index.js';
 import { createSipUserAgent, type SipUserAgent } from '../../src/platform/sip/index.js';
 import { bytesToHex } from '../../src/util/bytes.js';
+import { sleep, stubSdhFactory, waitFor as until } from '../signalling/helpers.js';
 
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
@@ -50,26 +50,6 @@ const CAROL = 'sip:carol@mcptt.example';
 
 const rnd = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 const hex = bytesToHex;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, f: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function stubSdhFactory(): SessionDescriptionHandlerFactory {
-  return (): SessionDescriptionHandler => ({
-    close: () => {},
-    getDescription: async () => ({ contentType: 'application/sdp', body: 'v=0\r\n' }),
-    hasDescription: (ct: string) => ct === 'application/sdp',
-    setDescription: async () => {},
-    sendDtmf: () => false,
-  });
-}
-
 interface Member {
   readonly mcpttId: string;
   readonly self: LocalIdentity;
