@@ -13,6 +13,7 @@ import type { ProvisioningStatus } from '../src/platform/provisioning.js';
 import type { IncomingPrivateCall, PrivateCall } from '../src/platform/signalling/index.js';
 import { bytesToHex, concatBytes, hexToBytes } from '../src/util/bytes.js';
 import { loadDemoConfig, type DemoConfig } from './config.js';
+import type { Web } from 'sip.js';
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 
@@ -59,6 +60,10 @@ async function main(): Promise<void> {
   let currentCall: PrivateCall | undefined;
   let ringing: IncomingPrivateCall | undefined;
   const refusals: string[] = [];
+  const mediaEvents: { type: string; direction?: string; mki?: string; reason?: string }[] = [];
+  const peerConnection = (): RTCPeerConnection | undefined =>
+    (currentCall?.sip.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined)?.peerConnection;
+  const remoteAudio = new Audio();
 
   const renderGroups = (): void => {
     const ul = $('groups');
@@ -98,6 +103,9 @@ async function main(): Promise<void> {
     setCall(`In a call with ${call.peer.hidden ? 'a hidden caller' : nameOf(call.peer.uri)} (PCK ${call.pckId})`);
     $('hangup').hidden = false;
     $('incoming').hidden = true;
+    // Play the other party (decrypted by the E2EE worker when E2EE is on).
+    remoteAudio.srcObject = (call.sip.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined)?.remoteMediaStream ?? null;
+    void remoteAudio.play().catch(() => undefined);
   });
   client.on('call-ended', () => {
     currentCall = undefined;
@@ -157,6 +165,18 @@ async function main(): Promise<void> {
         return fingerprint(m.masterKey, m.masterSalt);
       },
       callState: () => currentCall?.state ?? (ringing ? 'ringing' : 'none'),
+      /** E2EE of call media: mode, per-track counters (no keys), events seen (key IDs only). */
+      mediaMode: () => client.media()?.mode ?? 'off',
+      mediaCounters: async () => (await client.media()?.counters()) ?? [],
+      mediaEvents: () => [...mediaEvents],
+      /** Received audio of the current call (inbound-rtp stats). */
+      callInbound: async () => {
+        const out = { energy: 0, packets: 0 };
+        (await peerConnection()?.getStats())?.forEach((r: { type: string; kind?: string; totalAudioEnergy?: number; packetsReceived?: number }) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'audio') Object.assign(out, { energy: r.totalAudioEnergy ?? 0, packets: r.packetsReceived ?? 0 });
+        });
+        return out;
+      },
       callKeyFingerprint: () => {
         if (currentCall === undefined) return undefined;
         const k = currentCall.keys();
@@ -180,6 +200,13 @@ async function main(): Promise<void> {
       gmsUris: [config.serverIdentities.gms],
       ...(config.gms !== undefined ? { gmsUrl: config.gms } : {}),
     });
+    const media = client.media();
+    for (const t of ['encrypting', 'missing-key', 'decrypt-failed', 'unencrypted-frame-received', 'worker-error', 'transform-bypassed'] as const) {
+      media?.on(t, (e) => {
+        const { direction, mki, reason } = e as { direction?: string; mki?: string; reason?: string };
+        mediaEvents.push({ type: e.type, ...(direction ? { direction } : {}), ...(mki ? { mki } : {}), ...(reason ? { reason } : {}) });
+      });
+    }
   }
 }
 

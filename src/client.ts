@@ -31,6 +31,7 @@ import {
   type SignallingSession,
 } from './platform/signalling/index.js';
 import type { SessionDescriptionHandlerFactory } from 'sip.js';
+import { createE2eeManager, detectE2eeMode, e2eeSessionDescriptionHandlerFactory, privateCallRole, type E2eeManager } from './platform/media/index.js';
 
 export interface McpttClientOptions {
   /** The identity management server (OIDC) and this app's registration there. */
@@ -71,6 +72,13 @@ export interface McpttConnectOptions {
   /** Media adapter for calls; sip.js's WebRTC handler when absent. */
   readonly sessionDescriptionHandlerFactory?: SessionDescriptionHandlerFactory;
   readonly sessionDescriptionHandlerFactoryOptions?: object;
+  /**
+   * End-to-end protected call media (TS 33.179 7.5, docs/media.md "SIP private calls"): `true` makes an
+   * E2EE manager, or pass your own (it is not disposed on disconnect). Default: on when this
+   * browser offers an encoded-transform API and no `sessionDescriptionHandlerFactory` is given.
+   * Cannot be combined with `sessionDescriptionHandlerFactory`.
+   */
+  readonly e2ee?: boolean | E2eeManager;
   /** How long an incoming call rings before 480 (default 30 s). */
   readonly ringTimeoutMs?: number;
   /** How long to wait for the identity keys (default 30 s). */
@@ -120,6 +128,8 @@ export interface McpttClient {
   call(mcpttId: string): Promise<PrivateCall>;
   /** The running signalling session (pull, CSK renewal, call preparation), if connected. */
   signalling(): SignallingSession | undefined;
+  /** The E2EE manager protecting call media (counters, events), if connected with E2EE. */
+  media(): E2eeManager | undefined;
   /** Hangs up, unregisters and closes the SIP connection; idempotent. */
   disconnect(): Promise<void>;
   /** Signs out (disconnecting first); `clearKeys: true` also wipes the key store of this origin. */
@@ -135,6 +145,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
   let store: KeyStore | undefined;
   let provisioner: KeyProvisioner | undefined;
   let unsubscribeKeys: (() => void) | undefined;
+  let media: { readonly manager: E2eeManager; readonly owned: boolean } | undefined;
 
   function emit<E extends keyof McpttClientEvents>(event: E, ...args: McpttClientEvents[E]): void {
     for (const l of [...(listeners.get(event) ?? [])] as ((...a: McpttClientEvents[E]) => void)[]) {
@@ -219,6 +230,8 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
     session = undefined;
     await s?.stop();
     for (const off of sessionOff.splice(0)) off();
+    if (media?.owned) media.manager.dispose();
+    media = undefined;
   }
 
   return {
@@ -256,6 +269,15 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
       if (session !== undefined) throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'already connected');
       await keysReady(c.keysTimeoutMs ?? 30_000);
       if (session !== undefined) throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'already connected');
+      const e2ee = c.e2ee ?? (c.sessionDescriptionHandlerFactory === undefined && detectE2eeMode() !== undefined);
+      if (e2ee !== false && c.sessionDescriptionHandlerFactory !== undefined) throw new TypeError('e2ee and sessionDescriptionHandlerFactory cannot be combined');
+      const m = e2ee === false ? undefined : e2ee === true ? { manager: await createE2eeManager(), owned: true } : { manager: e2ee, owned: false };
+      if (session !== undefined) {
+        if (m?.owned) m.manager.dispose();
+        throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'already connected');
+      }
+      media = m;
+      const sdhFactory = m === undefined ? c.sessionDescriptionHandlerFactory : e2eeSessionDescriptionHandlerFactory({ manager: m.manager });
       const s = createSignallingSession({
         sipServer: c.sipServer,
         mcpttServerUri: c.mcpttServerUri,
@@ -264,7 +286,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
         identity: () => provisioner?.identity(),
         tokens: { accessToken: () => auth.accessToken(), onRefresh: (l) => auth.on('session', () => l()) },
         store,
-        ...(c.sessionDescriptionHandlerFactory ? { sessionDescriptionHandlerFactory: c.sessionDescriptionHandlerFactory } : {}),
+        ...(sdhFactory ? { sessionDescriptionHandlerFactory: sdhFactory } : {}),
         ...(c.sessionDescriptionHandlerFactoryOptions ? { sessionDescriptionHandlerFactoryOptions: c.sessionDescriptionHandlerFactoryOptions } : {}),
         ...(c.ringTimeoutMs !== undefined ? { ringTimeoutMs: c.ringTimeoutMs } : {}),
         ...(c.serviceAuthorization !== undefined ? { serviceAuthorization: c.serviceAuthorization } : {}),
@@ -273,6 +295,13 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
       });
       session = s;
       sessionOff = SIGNALLING_EVENTS.map((name) => forward(s, name));
+      if (m !== undefined) {
+        // The call's PCK to the media layer; until it is there, frames are dropped (never clear).
+        sessionOff.push(
+          s.on('call-keys', (call) => void m.manager.setKey(call.keys(), { callId: call.id, role: privateCallRole(call.direction) }).catch(() => undefined)),
+          s.on('call-ended', (call) => void m.manager.removeContext({ kind: 'private', callId: call.id }).catch(() => undefined)),
+        );
+      }
       try {
         await s.start();
       } catch (e) {
@@ -285,6 +314,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
       return session.call(mcpttId);
     },
     signalling: () => (session?.state === 'running' ? session : undefined),
+    media: () => media?.manager,
     disconnect,
     async logout(options = {}) {
       await disconnect();

@@ -13,3 +13,5 @@ export type {
 } from './e2ee-manager.js';
 export { detectE2eeMode, frameTapFactory } from './frame-taps.js';
 export type { E2eeMode, FrameTap, FrameTapFactory, RtpEndpoint, WorkerLike } from './frame-taps.js';
+export { e2eeSessionDescriptionHandlerFactory, privateCallRole, privateCallRoleOf, protectPeerConnection } from './sip-e2ee.js';
+export type { E2eeSessionDescriptionHandlerFactoryOptions } from './sip-e2ee.js';
