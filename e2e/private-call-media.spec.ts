@@ -6,8 +6,9 @@
  * ways, every frame the receivers' workers saw must carry the call's PCK-ID as MKI and
  * decrypt, and no transform may have been bypassed.
  */
-import { test, expect, type Browser, type Page } from '@playwright/test';
+import { test, expect, type Page } from '@playwright/test';
 import { startDevstack, type Devstack } from '../demo/server/devstack.js';
+import { signInToDemo } from './helpers.js';
 
 const PORT = Number(process.env['PW_PORT'] ?? 5174);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -38,25 +39,6 @@ type HookName = keyof Hooks;
 const hook = <N extends HookName>(page: Page, name: N) =>
   page.evaluate((n) => ((window as unknown as { mcpttDemo: Record<string, () => unknown> }).mcpttDemo[n]!)(), name) as Promise<Awaited<ReturnType<Hooks[N]>>>;
 
-async function signIn(browser: Browser, stack: Devstack, user: typeof ALICE): Promise<Page> {
-  const context = await browser.newContext();
-  // The fake device's beep unprocessed: no gain control, noise suppression or echo cancellation.
-  await context.addInitScript(() => {
-    const md = navigator.mediaDevices;
-    const gum = md.getUserMedia.bind(md);
-    md.getUserMedia = (c?: MediaStreamConstraints) =>
-      gum(c?.audio === true ? { ...c, audio: { autoGainControl: false, noiseSuppression: false, echoCancellation: false } } : c);
-  });
-  const page = await context.newPage();
-  await page.goto(`/demo/?devstack=${encodeURIComponent(JSON.stringify(stack.config))}`);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.getByLabel('Username').fill(user.username);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.locator('#registration')).toHaveText('Registered with the MCPTT service.', { timeout: 30_000 });
-  return page;
-}
-
 test.describe.serial('E2EE media in a private call through Kamailio', () => {
   let stack: Devstack;
   let alice: Page;
@@ -64,8 +46,8 @@ test.describe.serial('E2EE media in a private call through Kamailio', () => {
 
   test.beforeAll(async ({ browser }) => {
     stack = await startDevstack({ webOrigins: [ORIGIN], kmsSecurity: 'on', sip: true });
-    alice = await signIn(browser, stack, ALICE);
-    bob = await signIn(browser, stack, BOB);
+    alice = await signInToDemo(browser, stack, ALICE, { rawAudio: true });
+    bob = await signInToDemo(browser, stack, BOB, { rawAudio: true });
   });
 
   test.afterAll(async () => {

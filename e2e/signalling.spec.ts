@@ -5,7 +5,7 @@
  * with the PCK in the SDP, refuse forged key messages, survive a rekey that excludes a
  * removed member, and re-register by themselves after the WebSocket to the SIP core is cut.
  */
-import { test, expect, type Browser, type Page } from '@playwright/test';
+import { test, expect, type Page } from '@playwright/test';
 import { WebSocket } from 'ws';
 import { startDevstack, type Devstack } from '../demo/server/devstack.js';
 import { DEV_SIP_DOMAIN, MCPTT_SERVER_URI } from '../demo/server/config.js';
@@ -14,6 +14,7 @@ import { buildGmkNotificationBody } from '../src/codec/sip-bodies.js';
 import { createKeyDistribution, newKeyId, periodAt, ntpSecondsOfUnixMs, staticIdentity, type LocalIdentity } from '../src/keys/index.js';
 import { createSipUserAgent, type SipUserAgent } from '../src/platform/sip/index.js';
 import { bytesToHex } from '../src/util/bytes.js';
+import { signInToDemo } from './helpers.js';
 
 // sip.js in this (Node) test process needs a WebSocket.
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -39,18 +40,6 @@ const hook = <N extends HookName>(page: Page, name: N, ...args: Parameters<Hooks
     [name, args] as const,
   ) as Promise<Awaited<ReturnType<Hooks[N]>>>;
 
-async function signIn(browser: Browser, stack: Devstack, user: typeof ALICE): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`/demo/?devstack=${encodeURIComponent(JSON.stringify(stack.config))}`);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.getByLabel('Username').fill(user.username);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.locator('#registration')).toHaveText('Registered with the MCPTT service.', { timeout: 30_000 });
-  return page;
-}
-
 test.describe.serial('signalling through Kamailio with the dev MCPTT server', () => {
   let stack: Devstack;
   let alice: Page;
@@ -60,8 +49,8 @@ test.describe.serial('signalling through Kamailio with the dev MCPTT server', ()
 
   test.beforeAll(async ({ browser }) => {
     stack = await startDevstack({ webOrigins: [ORIGIN], kmsSecurity: 'on', sip: true });
-    alice = await signIn(browser, stack, ALICE);
-    bob = await signIn(browser, stack, BOB);
+    alice = await signInToDemo(browser, stack, ALICE);
+    bob = await signInToDemo(browser, stack, BOB);
   });
 
   test.afterAll(async () => {
