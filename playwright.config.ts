@@ -4,10 +4,13 @@
  * background networking on a machine without internet).
  */
 import { defineConfig } from '@playwright/test';
+import { ensureFakeAudioWav } from './e2e/fake-audio.js';
 
 export const CHROMIUM_ARGS = [
   '--use-fake-ui-for-media-stream',
   '--use-fake-device-for-media-stream',
+  // The fake microphone plays a test-tone WAV (e2e/fake-audio.ts) instead of beeping.
+  `--use-file-for-fake-audio-capture=${ensureFakeAudioWav()}`,
   '--autoplay-policy=no-user-gesture-required',
   '--allow-loopback-in-peer-connection',
   '--disable-background-networking',
