@@ -1,0 +1,46 @@
+/**
+ * Typed failures of XML content protection, TS 33.179 clause 9.3 (9.3.4 xmlenc, 9.3.5
+ * xmldsig). Kept local on purpose: the shared McpttErrorCode union in src/errors.ts is not
+ * extended by this module (the lead decides when it joins the public error surface), so the
+ * codes are cast at the one place they meet the base class.
+ */
+import { KmsError, McpttError } from '../../errors.js';
+import type { McpttErrorCode, McpttErrorOptions } from '../../errors.js';
+
+export type XmlProtectErrorCode =
+  | 'ERR_XML_PROTECT_MALFORMED'
+  | 'ERR_XML_PROTECT_AUTH_FAILED'
+  | 'ERR_XML_PROTECT_BAD_SIGNATURE'
+  | 'ERR_XML_PROTECT_UNKNOWN_KEY'
+  | 'ERR_XML_PROTECT_NOT_ALLOWED';
+
+export class XmlProtectError extends McpttError {
+  declare readonly code: McpttErrorCode;
+
+  constructor(code: XmlProtectErrorCode, message: string, options?: McpttErrorOptions) {
+    super(code as unknown as McpttErrorCode, message, options);
+  }
+}
+
+/** True when `e` is an `XmlProtectError`, optionally with the given code. */
+export function isXmlProtectError(e: unknown, code?: XmlProtectErrorCode): e is XmlProtectError {
+  return e instanceof XmlProtectError && (code === undefined || (e.code as string) === code);
+}
+
+/**
+ * The shared XML parser and the KMS signature core report in KmsError codes; callers of this
+ * module should only ever have to catch XmlProtectError, so translate at the boundary.
+ */
+export function fromKmsError(e: unknown): unknown {
+  if (!(e instanceof KmsError)) return e;
+  switch (e.code) {
+    case 'ERR_KMS_BAD_SIGNATURE':
+    case 'ERR_KMS_UNSUPPORTED':
+      // A signature made with an algorithm or form outside the profile is not a valid one.
+      return new XmlProtectError('ERR_XML_PROTECT_BAD_SIGNATURE', e.message, { cause: e });
+    case 'ERR_KMS_UNKNOWN_TRANSPORT_KEY':
+      return new XmlProtectError('ERR_XML_PROTECT_UNKNOWN_KEY', 'the XPK named by ds:KeyName is not known', { cause: e });
+    default:
+      return new XmlProtectError('ERR_XML_PROTECT_MALFORMED', e.message, { cause: e });
+  }
+}
