@@ -99,7 +99,24 @@ export type MediaErrorCode =
   | 'ERR_MEDIA_WRONG_PURPOSE'
   | 'ERR_MEDIA_WORKER';
 
-export type McpttErrorCode = CryptoErrorCode | MikeyErrorCode | KmsErrorCode | AuthErrorCode | StoreErrorCode | SipErrorCode | SignallingErrorCode | MediaErrorCode;
+/** Codes of XML content protection with the CSK/XPK (TS 33.179 9.3). */
+export type XmlProtectErrorCode =
+  | 'ERR_XML_PROTECT_MALFORMED'
+  | 'ERR_XML_PROTECT_AUTH_FAILED'
+  | 'ERR_XML_PROTECT_BAD_SIGNATURE'
+  | 'ERR_XML_PROTECT_UNKNOWN_KEY'
+  | 'ERR_XML_PROTECT_NOT_ALLOWED';
+
+export type McpttErrorCode =
+  | CryptoErrorCode
+  | MikeyErrorCode
+  | KmsErrorCode
+  | AuthErrorCode
+  | StoreErrorCode
+  | SipErrorCode
+  | SignallingErrorCode
+  | MediaErrorCode
+  | XmlProtectErrorCode;
 
 export interface McpttErrorOptions {
   readonly cause?: unknown;
@@ -199,6 +216,15 @@ export class MediaError extends McpttError {
   declare readonly code: MediaErrorCode;
 
   constructor(code: MediaErrorCode, message: string, options?: McpttErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** Failures of XML encryption and signatures under the CSK/XPK. */
+export class XmlProtectError extends McpttError {
+  declare readonly code: XmlProtectErrorCode;
+
+  constructor(code: XmlProtectErrorCode, message: string, options?: McpttErrorOptions) {
     super(code, message, options);
   }
 }

@@ -1,30 +1,16 @@
 /**
  * Typed failures of XML content protection, TS 33.179 clause 9.3 (9.3.4 xmlenc, 9.3.5
- * xmldsig). Kept local on purpose: the shared McpttErrorCode union in src/errors.ts is not
- * extended by this module (the lead decides when it joins the public error surface), so the
- * codes are cast at the one place they meet the base class.
+ * xmldsig): the `XmlProtectError` family of src/errors.ts, a narrowing guard, and the
+ * translation of the XML parser's and signature core's KMS codes into this family.
  */
-import { KmsError, McpttError } from '../../errors.js';
-import type { McpttErrorCode, McpttErrorOptions } from '../../errors.js';
+import { KmsError, XmlProtectError, type XmlProtectErrorCode } from '../../errors.js';
 
-export type XmlProtectErrorCode =
-  | 'ERR_XML_PROTECT_MALFORMED'
-  | 'ERR_XML_PROTECT_AUTH_FAILED'
-  | 'ERR_XML_PROTECT_BAD_SIGNATURE'
-  | 'ERR_XML_PROTECT_UNKNOWN_KEY'
-  | 'ERR_XML_PROTECT_NOT_ALLOWED';
-
-export class XmlProtectError extends McpttError {
-  declare readonly code: McpttErrorCode;
-
-  constructor(code: XmlProtectErrorCode, message: string, options?: McpttErrorOptions) {
-    super(code as unknown as McpttErrorCode, message, options);
-  }
-}
+export { XmlProtectError };
+export type { XmlProtectErrorCode };
 
 /** True when `e` is an `XmlProtectError`, optionally with the given code. */
 export function isXmlProtectError(e: unknown, code?: XmlProtectErrorCode): e is XmlProtectError {
-  return e instanceof XmlProtectError && (code === undefined || (e.code as string) === code);
+  return e instanceof XmlProtectError && (code === undefined || e.code === code);
 }
 
 /**
