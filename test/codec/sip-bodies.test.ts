@@ -23,8 +23,8 @@ import {
   parseServiceAuthorizationBody,
 } from '../../src/codec/sip-bodies.js';
 import { decodeIMessage } from '../../src/codec/mikey/index.js';
-import { isSipError } from '../../src/platform/sip/errors.js';
 import { sharedVector } from '../helpers/shared.js';
+import { errorCode } from '../helpers/errors.js';
 
 interface InteropMessage {
   readonly title: string;
@@ -72,15 +72,7 @@ function parseWithSipJs(method: string, ruri: string, contentType: string, body:
   return msg;
 }
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (isSipError(e)) return e.code;
-    throw e;
-  }
-}
+const codeOf = errorCode;
 
 describe('REGISTER service authorization body (TS 33.179 5.6.2.1, 9.1.3.2)', () => {
   it('carries the access token and the CSK I_MESSAGE through a REGISTER parsed by sip.js', () => {

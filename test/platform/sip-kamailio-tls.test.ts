@@ -9,25 +9,13 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { SessionDescriptionHandler, SessionDescriptionHandlerFactory } from 'sip.js';
 
 import { startKamailio, type RunningKamailio } from '../../demo/server/kamailio.js';
 import { createSipUserAgent, type SipUserAgent } from '../../src/platform/sip/index.js';
 import { isSipError } from '../../src/platform/sip/errors.js';
+import { stubSdhFactory } from '../signalling/helpers.js';
 
 const DOMAIN = 'mcptt.example';
-const SDP = ['v=0', 'o=- 4711 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=rtpmap:111 opus/48000/2', 'a=sendrecv', ''].join('\r\n');
-
-function stubSdhFactory(): SessionDescriptionHandlerFactory {
-  return (): SessionDescriptionHandler => ({
-    close: () => {},
-    getDescription: async () => ({ contentType: 'application/sdp', body: SDP }),
-    hasDescription: (ct: string) => ct === 'application/sdp',
-    setDescription: async () => {},
-    sendDtmf: () => false,
-  });
-}
-
 /** `ws`'s WebSocket trusting only `pem` (sip.js constructs it as `new WebSocket(url, 'sip')`). */
 function webSocketTrusting(pem: string): new (address: string | URL, protocols?: string | string[]) => WebSocket {
   return class TrustingWebSocket extends WebSocket {

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { Core, UserAgent, Web, type SessionDescriptionHandler, type SessionDescriptionHandlerFactory } from 'sip.js';
+import { Core, UserAgent, Web } from 'sip.js';
 
 import { startKamailio, type RunningKamailio } from '../../demo/server/kamailio.js';
 import {
@@ -32,6 +32,7 @@ import {
 } from '../../src/platform/sip/index.js';
 import { isSipError } from '../../src/platform/sip/errors.js';
 import { sharedVector } from '../helpers/shared.js';
+import { STUB_SDP, stubSdhFactory } from '../signalling/helpers.js';
 
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
@@ -47,19 +48,6 @@ const GMK_B = imsg('4: GMK (legacy format for IWF)');
 const CSK = imsg('2: CSK');
 const PCK = imsg('3: PCK');
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJtY3B0dF9pZCI6InNpcDphbGljZUBtY3B0dC5leGFtcGxlIn0.c2ln';
-
-const SDP = ['v=0', 'o=- 4711 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=rtpmap:111 opus/48000/2', 'a=sendrecv', ''].join('\r\n');
-
-/** Media stand-in: offers and answers a fixed SDP, remembers what it was given. */
-function stubSdhFactory(): SessionDescriptionHandlerFactory {
-  return (): SessionDescriptionHandler => ({
-    close: () => {},
-    getDescription: async () => ({ contentType: 'application/sdp', body: SDP }),
-    hasDescription: (ct: string) => ct === 'application/sdp',
-    setDescription: async () => {},
-    sendDtmf: () => false,
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -270,7 +258,7 @@ describe('SIP user agent through Kamailio (TS 33.179 5.6.2, 7.3.2, 7.4)', () => 
     expect(offers).toHaveLength(1);
     expect(offers[0]!.split('\r\n')).toContain(line);
     expect(call.localSdp!.split('\r\n')).toContain(line);
-    expect(call.remoteSdp).toBe(SDP); // the answer carries no key
+    expect(call.remoteSdp).toBe(STUB_SDP); // the answer carries no key
     const bobCall = (await incoming) as { remoteSdp: string; ended: Promise<void> };
     expect(bobCall.remoteSdp.split('\r\n')).toContain(line);
     await call.hangup();

@@ -21,6 +21,7 @@ import { KmsError } from '../../errors.js';
 import { ntpSecondsOfUnixMs, periodAt } from '../../keys/identity.js';
 import { validateKeySet, validateKmsCertificate } from '../../keys/kms-validation.js';
 import type { ValidatedKeySet, ValidatedKmsCertificate } from '../../keys/kms-validation.js';
+import { concatBytes } from '../../util/bytes.js';
 
 /** Where the client's InK/TrKs live (the lead's key store); looked up by identifier. */
 export interface KmsTransportKeyStore {
@@ -141,13 +142,7 @@ async function readBounded(res: Response, max: number): Promise<Uint8Array> {
     }
     chunks.push(step.value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(...chunks);
 }
 
 /** Create a KMS client; nothing is sent until a method is called. */
