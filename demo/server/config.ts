@@ -15,6 +15,9 @@ export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
   { username: 'bob', password: 'bob-pass', mcpttId: 'sip:bob@mcptt.example', displayName: 'Bob (field)' },
   { username: 'carol', password: 'carol-pass', mcpttId: 'sip:carol@mcptt.example', displayName: 'Carol (field)' },
   { username: 'dispatch', password: 'dispatch-pass', mcpttId: 'sip:dispatch@mcptt.example', displayName: 'Dispatcher' },
+  // In no group: the outsider a compromised server could admit to a group call's media
+  // (RunningMcpttServer.admitToMedia), to show she receives frames she cannot decrypt.
+  { username: 'eve', password: 'eve-pass', mcpttId: 'sip:eve@mcptt.example', displayName: 'Eve (outsider)' },
 ]);
 
 /** The public PKCE client of the demo page and the tests. */
