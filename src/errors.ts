@@ -75,7 +75,8 @@ export type SipErrorCode =
   | 'ERR_SIP_REGISTRATION_REJECTED'
   | 'ERR_SIP_REQUEST_FAILED'
   | 'ERR_SIP_INVALID_STATE'
-  | 'ERR_SIP_STOPPED';
+  | 'ERR_SIP_STOPPED'
+  | 'ERR_GROUP_CALL_REFUSED';
 
 /** Codes of the MCPTT signalling session (service authorization, group keys, private calls). */
 export type SignallingErrorCode =
@@ -84,7 +85,8 @@ export type SignallingErrorCode =
   | 'ERR_GMS_UNREACHABLE'
   | 'ERR_GMS_HTTP'
   | 'ERR_GMS_MALFORMED'
-  | 'ERR_CALL_NOT_ESTABLISHED';
+  | 'ERR_CALL_NOT_ESTABLISHED'
+  | 'ERR_GROUP_CALL_NO_KEY' | 'ERR_GROUP_CALL_NO_FLOOR_KEY' | 'ERR_GROUP_CALL_NO_E2EE' | 'ERR_GROUP_CALL_SETUP' | 'ERR_GROUP_CALL_ENDED';
 
 /** Codes of the media frame format, key ring and E2EE worker (TS 33.179 7.5, 7.6). */
 export type MediaErrorCode =
@@ -105,7 +107,8 @@ export type XmlProtectErrorCode =
   | 'ERR_XML_PROTECT_AUTH_FAILED'
   | 'ERR_XML_PROTECT_BAD_SIGNATURE'
   | 'ERR_XML_PROTECT_UNKNOWN_KEY'
-  | 'ERR_XML_PROTECT_NOT_ALLOWED';
+  | 'ERR_XML_PROTECT_NOT_ALLOWED'
+  | 'ERR_XML_PROTECT_REQUIRED';
 
 export type McpttErrorCode =
   | CryptoErrorCode

@@ -447,7 +447,20 @@ export interface McpttInfo {
   readonly accessToken?: string;
   /** The MCPTT group ID a GMK notification is about (TS 33.179 7.3.2). */
   readonly groupId?: string;
+  /**
+   * TS 24.379 `mcptt-request-uri`: the group (or user) a call is for. A group call INVITE goes
+   * to the MCPTT server's URI and names the group here, where 9.3 can encrypt it.
+   */
+  readonly requestUri?: string;
+  /** TS 24.379 `mcptt-calling-user-id`: the MCPTT ID of the user who calls. */
+  readonly callingUserId?: string;
+  /** TS 24.379 `session-type` of a call setup. */
+  readonly sessionType?: McpttSessionType;
 }
+
+/** The TS 24.379 `session-type` values this SDK writes and reads. */
+export type McpttSessionType = 'prearranged' | 'chat' | 'private';
+export const MCPTT_SESSION_TYPES: readonly McpttSessionType[] = Object.freeze(['prearranged', 'chat', 'private'] as const);
 
 function checkAccessToken(t: string): string {
   if (typeof t !== 'string' || t.length === 0 || t.length > MAX_TOKEN_LENGTH || !B64TOKEN_RE.test(t)) {
@@ -456,11 +469,16 @@ function checkAccessToken(t: string): string {
   return t;
 }
 
-function checkGroupId(g: string): string {
+function checkGroupId(g: string, what = 'group ID'): string {
   if (typeof g !== 'string' || g.length > MAX_URI_LENGTH || !SIP_URI_RE.test(g)) {
-    throw new TypeError('group ID must be a sip: or sips: URI of at most 256 characters');
+    throw new TypeError(`${what} must be a sip: or sips: URI of at most 256 characters`);
   }
   return g;
+}
+
+function checkSessionType(t: unknown): McpttSessionType {
+  if (!MCPTT_SESSION_TYPES.includes(t as McpttSessionType)) throw new TypeError(`session type must be one of ${MCPTT_SESSION_TYPES.join(', ')}`);
+  return t as McpttSessionType;
 }
 
 /**
@@ -483,7 +501,15 @@ export function buildMcpttInfoXml(info: McpttInfo): string {
   if (info.groupId !== undefined) {
     fields.push(`<mcptt-group-id type="Normal"><mcpttURI>${escapeXmlText(checkGroupId(info.groupId))}</mcpttURI></mcptt-group-id>`);
   }
-  if (fields.length === 0) throw new RangeError('mcptt-info needs an access token or a group ID');
+  // TS 24.379 order: session-type, then the request URI, then the calling user.
+  if (info.sessionType !== undefined) fields.push(`<session-type>${checkSessionType(info.sessionType)}</session-type>`);
+  if (info.requestUri !== undefined) {
+    fields.push(`<mcptt-request-uri type="Normal"><mcpttURI>${escapeXmlText(checkGroupId(info.requestUri, 'request URI'))}</mcpttURI></mcptt-request-uri>`);
+  }
+  if (info.callingUserId !== undefined) {
+    fields.push(`<mcptt-calling-user-id type="Normal"><mcpttURI>${escapeXmlText(checkGroupId(info.callingUserId, 'calling user ID'))}</mcpttURI></mcptt-calling-user-id>`);
+  }
+  if (fields.length === 0) throw new RangeError('mcptt-info needs at least one field');
   return `<?xml version="1.0" encoding="UTF-8"?><mcpttinfo xmlns="${MCPTT_INFO_NS}"><mcptt-Params>${fields.join('')}</mcptt-Params></mcpttinfo>`;
 }
 
@@ -529,7 +555,30 @@ export function parseMcpttInfoXml(xml: string): McpttInfo {
     groupId = readValue(groupEl, 'mcpttURI');
     if (groupId.length > MAX_URI_LENGTH || !SIP_URI_RE.test(groupId)) throw malformed('mcptt-info: the group ID is not a SIP URI');
   }
-  return { ...(accessToken !== undefined ? { accessToken } : {}), ...(groupId !== undefined ? { groupId } : {}) };
+  const uriOf = (local: string, what: string): string | undefined => {
+    const el = onlyChild(params, local);
+    if (el === undefined) return undefined;
+    const v = readValue(el, 'mcpttURI');
+    if (v.length > MAX_URI_LENGTH || !SIP_URI_RE.test(v)) throw malformed(`mcptt-info: the ${what} is not a SIP URI`);
+    return v;
+  };
+  const requestUri = uriOf('mcptt-request-uri', 'request URI');
+  const callingUserId = uriOf('mcptt-calling-user-id', 'calling user ID');
+  let sessionType: McpttSessionType | undefined;
+  const typeEl = onlyChild(params, 'session-type');
+  if (typeEl !== undefined) {
+    if (typeEl.children.length > 0) throw malformed('mcptt-info: <session-type> must hold text only');
+    const t = typeEl.text.trim();
+    if (!MCPTT_SESSION_TYPES.includes(t as McpttSessionType)) throw malformed('mcptt-info: unknown session type');
+    sessionType = t as McpttSessionType;
+  }
+  return {
+    ...(accessToken !== undefined ? { accessToken } : {}),
+    ...(groupId !== undefined ? { groupId } : {}),
+    ...(sessionType !== undefined ? { sessionType } : {}),
+    ...(requestUri !== undefined ? { requestUri } : {}),
+    ...(callingUserId !== undefined ? { callingUserId } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -634,4 +683,54 @@ export function parseGmkNotificationBody(contentType: string, body: string, limi
   if (groupId === undefined) throw new SipError('ERR_SIP_BODY_MISSING_PART', 'GMK notification without a group ID');
   if (iMessages.length === 0) throw new SipError('ERR_SIP_BODY_MISSING_PART', 'GMK notification without an I_MESSAGE');
   return { groupId, iMessages };
+}
+
+// ---------------------------------------------------------------------------------------
+// TS 24.379 10.1.1.2 / TS 33.179 7.3: group call INVITE body (SDP offer + mcptt-info)
+// ---------------------------------------------------------------------------------------
+
+export const SDP_CONTENT_TYPE = 'application/sdp';
+
+/** The two parts of a group call offer; `infoXml` may be 9.3-protected, so it stays text here. */
+export interface GroupCallOfferBody {
+  readonly sdp: string;
+  readonly infoXml: string;
+}
+
+/** The INVITE body of a group call: the SDP offer first, then the mcptt-info document. */
+export function buildGroupCallOfferBody(b: GroupCallOfferBody, options?: MultipartBuildOptions): SipBody {
+  if (typeof b.sdp !== 'string' || !b.sdp.startsWith('v=0')) throw new TypeError('sdp must be an SDP session description');
+  if (typeof b.infoXml !== 'string' || b.infoXml.length === 0) throw new TypeError('infoXml must be the mcptt-info document');
+  return buildMultipartMixed(
+    [
+      { contentType: SDP_CONTENT_TYPE, content: b.sdp },
+      { contentType: MCPTT_INFO_CONTENT_TYPE, content: b.infoXml },
+    ],
+    options,
+  );
+}
+
+/**
+ * Reads a group call offer: exactly one SDP part and exactly one mcptt-info part, nothing else.
+ * The mcptt-info text is returned unparsed (the server may have to unprotect it first).
+ */
+export function parseGroupCallOfferBody(contentType: string, body: string, limits?: MultipartLimits): GroupCallOfferBody {
+  const parts = parseMultipartMixed(contentType, body, limits);
+  let sdp: string | undefined;
+  let infoXml: string | undefined;
+  for (const p of parts) {
+    if (p.mediaType === SDP_CONTENT_TYPE) {
+      if (sdp !== undefined) throw new SipError('ERR_SIP_BODY_MISSING_PART', 'two SDP parts in a group call offer');
+      if (p.transferEncoding !== undefined && p.transferEncoding !== '7bit' && p.transferEncoding !== '8bit') throw new SipError('ERR_SIP_BODY_UNSUPPORTED', 'encoded SDP part');
+      sdp = p.content;
+    } else if (p.mediaType === MCPTT_INFO_CONTENT_TYPE) {
+      if (infoXml !== undefined) throw new SipError('ERR_SIP_BODY_MISSING_PART', 'two mcptt-info parts in a group call offer');
+      infoXml = p.content;
+    } else {
+      throw new SipError('ERR_SIP_BODY_UNSUPPORTED', `unexpected ${p.mediaType} part in a group call offer`);
+    }
+  }
+  if (sdp === undefined) throw new SipError('ERR_SIP_BODY_MISSING_PART', 'group call offer without SDP');
+  if (infoXml === undefined) throw new SipError('ERR_SIP_BODY_MISSING_PART', 'group call offer without mcptt-info');
+  return { sdp, infoXml };
 }

@@ -286,7 +286,7 @@ describe('mcptt-info XML', () => {
     const withExtra =
       '<m:mcpttinfo xmlns:m="urn:3gpp:ns:mcpttInfo:1.0"><m:mcptt-Params><m:mcptt-request-uri type="Normal"><m:mcpttURI>sip:x@y</m:mcpttURI></m:mcptt-request-uri>' +
       '<m:mcptt-access-token><m:mcpttString> abc.def </m:mcpttString></m:mcptt-access-token></m:mcptt-Params><anyExt xmlns="urn:other"/></m:mcpttinfo>';
-    expect(parseMcpttInfoXml(withExtra)).toEqual({ accessToken: 'abc.def' });
+    expect(parseMcpttInfoXml(withExtra)).toEqual({ accessToken: 'abc.def', requestUri: 'sip:x@y' }); // request URI: read since group calls
   });
 
   it('refuses DTDs, wrong namespaces, duplicates and values of the wrong shape', () => {
