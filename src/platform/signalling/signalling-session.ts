@@ -117,6 +117,8 @@ export interface SignallingSession {
   renewCsk(): Promise<void>;
   /** The CSK of this session (key material, for the 9.3 signalling protection; never log it). */
   csk(): ClientServerKey | undefined;
+  /** The SIP user agent while starting or running, for calls built on top (group calls). */
+  sipUserAgent(): SipUserAgent | undefined;
   on<E extends keyof SignallingEvents>(event: E, listener: (...args: SignallingEvents[E]) => void): () => void;
   /** Hangs up, unregisters, closes; idempotent. */
   stop(): Promise<void>;
@@ -321,6 +323,10 @@ class SignallingSessionImpl implements SignallingSession {
 
   csk(): ClientServerKey | undefined {
     return this.#auth.current();
+  }
+
+  sipUserAgent(): SipUserAgent | undefined {
+    return this.#state === 'running' || this.#state === 'starting' ? this.#ua : undefined;
   }
 
   stop(): Promise<void> {

@@ -95,6 +95,12 @@ export interface CallOptions {
   /** Rewrites the SDP offer before it is sent, e.g. to add `a=key-mgmt:mikey …` (TS 33.179 7.4). */
   readonly transformOffer?: OfferTransform;
   readonly extraHeaders?: readonly string[];
+  /**
+   * Called with the sip.js session right after it is made, before the INVITE (and its session
+   * description handler) exist: a group call registers the session here so the media layer
+   * can tell it apart when the handler is built.
+   */
+  readonly onSession?: (session: Session) => void;
 }
 
 export interface SendRequestOptions {
@@ -748,6 +754,7 @@ class SipUserAgentImpl implements SipUserAgent {
     const uri = parseUri(target, 'target');
     const inviter = new Inviter(ua, uri, { extraHeaders: [...(options?.extraHeaders ?? [])] });
     if (options?.transformOffer) this.#offerTransforms.set(inviter, options.transformOffer);
+    options?.onSession?.(inviter);
     let answerSdp: string | undefined;
     const call = this.#makeCall(inviter, 'outgoing', plainUri(uri), () => answerSdp);
     return await new Promise<SipCall>((resolve, reject) => {
