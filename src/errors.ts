@@ -110,7 +110,23 @@ export type XmlProtectErrorCode =
   | 'ERR_XML_PROTECT_NOT_ALLOWED'
   | 'ERR_XML_PROTECT_REQUIRED';
 
+/** Codes of floor control: MBCP (TS 24.380 8.2), its SRTCP protection (TS 33.179 7.6), the floor state machines. */
+export type FloorErrorCode =
+  | 'ERR_FLOOR_MALFORMED'
+  | 'ERR_FLOOR_UNPROTECTED'
+  | 'ERR_FLOOR_UNKNOWN_KEY'
+  | 'ERR_FLOOR_AUTH_FAILED'
+  | 'ERR_FLOOR_REPLAY'
+  | 'ERR_FLOOR_BAD_SSRC'
+  | 'ERR_FLOOR_INDEX_EXHAUSTED'
+  | 'ERR_FLOOR_WRONG_PURPOSE'
+  | 'ERR_FLOOR_DENIED'
+  | 'ERR_FLOOR_TIMEOUT'
+  | 'ERR_FLOOR_CANCELLED'
+  | 'ERR_FLOOR_INVALID_STATE';
+
 export type McpttErrorCode =
+  | FloorErrorCode
   | CryptoErrorCode
   | MikeyErrorCode
   | KmsErrorCode
@@ -229,6 +245,17 @@ export class XmlProtectError extends McpttError {
 
   constructor(code: XmlProtectErrorCode, message: string, options?: McpttErrorOptions) {
     super(code, message, options);
+  }
+}
+
+/** Failures of floor control; `refusal` carries the TS 24.380 Reject Cause of ERR_FLOOR_DENIED. */
+export class FloorError extends McpttError {
+  declare readonly code: FloorErrorCode;
+  readonly refusal: { readonly cause: number; readonly text: string | undefined } | undefined;
+
+  constructor(code: FloorErrorCode, message: string, options?: McpttErrorOptions & { readonly refusal?: { readonly cause: number; readonly text: string | undefined } }) {
+    super(code, message, options);
+    this.refusal = options?.refusal;
   }
 }
 
