@@ -19,6 +19,7 @@
  */
 import { AuthError } from './errors.js';
 import type { LocalIdentity } from './keys/identity.js';
+import type { ReceivedKey } from './keys/receive.js';
 import { createMcpttAuth, type McpttAuth, type McpttAuthOptions, type McpttSession } from './platform/auth/index.js';
 import { openKeyStore, type KeyStore, type KeyStoreOptions } from './platform/key-store/index.js';
 import { createKmsClient, type KmsTransportKeyStore } from './platform/kms/index.js';
@@ -32,6 +33,16 @@ import {
 } from './platform/signalling/index.js';
 import type { SessionDescriptionHandlerFactory } from 'sip.js';
 import { createE2eeManager, detectE2eeMode, e2eeSessionDescriptionHandlerFactory, privateCallRole, type E2eeManager } from './platform/media/index.js';
+import {
+  GroupCallManager,
+  GroupCallSessions,
+  groupCallSessionDescriptionHandlerFactory,
+  type CallAudioFactory,
+  type FloorControlFactory,
+  type GroupCall,
+  type JoinGroupOptions,
+} from './platform/group-calls/index.js';
+import { hexToBytes } from './util/bytes.js';
 
 export interface McpttClientOptions {
   /** The identity management server (OIDC) and this app's registration there. */
@@ -83,8 +94,22 @@ export interface McpttConnectOptions {
   readonly ringTimeoutMs?: number;
   /** How long to wait for the identity keys (default 30 s). */
   readonly keysTimeoutMs?: number;
+  /** Group calls (docs/group-calls.md). */
+  readonly groupCalls?: GroupCallConnectOptions;
   /** Token + CSK in the REGISTER body (5.6.2.1, default) or in a PUBLISH to the MCPTT server (5.6.2.2). */
   readonly serviceAuthorization?: 'register' | 'publish';
+}
+
+/** How group calls are set up (all optional). */
+export interface GroupCallConnectOptions {
+  /** Floor control participant (src/floor by default). */
+  readonly floor?: FloorControlFactory;
+  /** The deployment allows floor control without protection when there is no CSK (default false). */
+  readonly unprotectedFloor?: boolean;
+  /** TS 33.179 9.3 hook: rewrites the INVITE's mcptt-info XML (e.g. encrypts it under the CSK). */
+  readonly protectInfo?: (xml: string) => Promise<string>;
+  /** Playback (Web Audio by default). */
+  readonly audio?: CallAudioFactory;
 }
 
 const SIGNALLING_EVENTS: readonly (keyof SignallingEvents)[] = Object.freeze([
@@ -126,6 +151,13 @@ export interface McpttClient {
   connect(options: McpttConnectOptions): Promise<void>;
   /** Private call to an MCPTT ID with a fresh PCK; resolves when answered. */
   call(mcpttId: string): Promise<PrivateCall>;
+  /**
+   * Joins a group's call (one per group; joining again returns the same call). Resolves once
+   * joined; media is end-to-end protected under the group's GMK (docs/group-calls.md).
+   */
+  joinGroup(groupId: string, options?: JoinGroupOptions): Promise<GroupCall>;
+  /** The group calls joining or joined now. */
+  groupCalls(): readonly GroupCall[];
   /** The running signalling session (pull, CSK renewal, call preparation), if connected. */
   signalling(): SignallingSession | undefined;
   /** The E2EE manager protecting call media (counters, events), if connected with E2EE. */
@@ -146,6 +178,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
   let provisioner: KeyProvisioner | undefined;
   let unsubscribeKeys: (() => void) | undefined;
   let media: { readonly manager: E2eeManager; readonly owned: boolean } | undefined;
+  let groups: GroupCallManager | undefined;
 
   function emit<E extends keyof McpttClientEvents>(event: E, ...args: McpttClientEvents[E]): void {
     for (const l of [...(listeners.get(event) ?? [])] as ((...a: McpttClientEvents[E]) => void)[]) {
@@ -228,6 +261,9 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
   async function disconnect(): Promise<void> {
     const s = session;
     session = undefined;
+    const g = groups;
+    groups = undefined;
+    await g?.stop();
     await s?.stop();
     for (const off of sessionOff.splice(0)) off();
     if (media?.owned) media.manager.dispose();
@@ -277,7 +313,16 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
         throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'already connected');
       }
       media = m;
-      const sdhFactory = m === undefined ? c.sessionDescriptionHandlerFactory : e2eeSessionDescriptionHandlerFactory({ manager: m.manager });
+      // Group call sessions are told apart by this registry: their INVITE carries the group
+      // in mcptt-info and their sender is protected under the group's GMK.
+      const groupSessions = new GroupCallSessions();
+      const sdhFactory =
+        m === undefined
+          ? c.sessionDescriptionHandlerFactory
+          : groupCallSessionDescriptionHandlerFactory(
+              e2eeSessionDescriptionHandlerFactory({ manager: m.manager, contextOf: (sn) => groupSessions.contextOf(sn) ?? { kind: 'private', callId: sn.id } }),
+              groupSessions,
+            );
       const s = createSignallingSession({
         sipServer: c.sipServer,
         mcpttServerUri: c.mcpttServerUri,
@@ -295,6 +340,49 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
       });
       session = s;
       sessionOff = SIGNALLING_EVENTS.map((name) => forward(s, name));
+      const g = new GroupCallManager({
+        ua: () => s.sipUserAgent(),
+        mcpttId: () => provisioner?.identity()?.uri,
+        mcpttServerUri: c.mcpttServerUri,
+        media: m?.manager,
+        sessions: groupSessions,
+        csk: () => s.csk(),
+        ...(c.groupCalls?.floor ? { floor: c.groupCalls.floor } : {}),
+        ...(c.groupCalls?.unprotectedFloor !== undefined ? { unprotectedFloor: c.groupCalls.unprotectedFloor } : {}),
+        ...(c.groupCalls?.protectInfo ? { protectInfo: c.groupCalls.protectInfo } : {}),
+        ...(c.groupCalls?.audio ? { audio: c.groupCalls.audio } : {}),
+        ...(o.now ? { now: o.now } : {}),
+      });
+      groups = g;
+      if (m !== undefined) {
+        // GMKs to the media layer (TS 33.179 7.3.2): stored ones now, new and revoked ones as
+        // they come. One chain, each step reading the store's current record, so a
+        // revocation is never overtaken by an older copy of the same key.
+        const st = store;
+        let gmkChain: Promise<void> = Promise.resolve();
+        const feed = (read: () => Promise<{ key: ReceivedKey; groupIds: readonly string[] }[]>): void => {
+          gmkChain = gmkChain
+            .then(async () => {
+              for (const { key, groupIds } of await read()) {
+                for (const groupId of groupIds) {
+                  // A floor-only GMK (profile ts33179-v13) is refused by the media ring: not for media.
+                  await m.manager.setKey(key, { groupId }).catch(() => undefined);
+                  await g.keysChanged(groupId).catch(() => undefined);
+                }
+              }
+            })
+            .catch(() => undefined);
+        };
+        feed(async () => (await st.mediaKeys({ kind: 'GMK' })).map((key) => ({ key, groupIds: key.groupIds })));
+        sessionOff.push(
+          s.on('group-key', (info) =>
+            feed(async () => {
+              const key = await st.getMediaKey('GMK', hexToBytes(info.gmkId));
+              return key === undefined ? [] : [{ key, groupIds: [info.groupId] }];
+            }),
+          ),
+        );
+      }
       if (m !== undefined) {
         // The call's PCK to the media layer; until it is there, frames are dropped (never clear).
         sessionOff.push(
@@ -313,6 +401,11 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
       if (session === undefined || session.state !== 'running') throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'connect() before call()');
       return session.call(mcpttId);
     },
+    async joinGroup(groupId, options) {
+      if (session === undefined || session.state !== 'running' || groups === undefined) throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'connect() before joinGroup()');
+      return groups.join(groupId, options);
+    },
+    groupCalls: () => groups?.calls() ?? [],
     signalling: () => (session?.state === 'running' ? session : undefined),
     media: () => media?.manager,
     disconnect,

@@ -139,6 +139,8 @@ export interface E2eeManager {
   detach(trackId: string): Promise<void>;
   /** Counters of every attached track in the current worker generation. */
   counters(): Promise<TrackCounters[]>;
+  /** The track ID an attached sender or receiver got (to pick its counters and events). */
+  trackIdOf(endpoint: RTCRtpSender | RTCRtpReceiver): string | undefined;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends E2eeManagerEventType>(type: K, listener: (event: E2eeManagerEvents[K]) => void): () => void;
   /** Terminates the worker and starts a new one with the same keys and tracks. */
@@ -530,6 +532,10 @@ export async function createE2eeManager(options: E2eeManagerOptions = {}): Promi
       live();
       const m = await request({ kind: 'get-counters' });
       return m.kind === 'counters' ? [...m.counters] : [];
+    },
+    trackIdOf: (endpoint) => {
+      const id = byEndpoint.get(endpoint);
+      return id !== undefined && attachments.has(id) ? id : undefined;
     },
     on(type, listener) {
       let set = listeners.get(type);
