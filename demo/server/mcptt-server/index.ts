@@ -15,6 +15,10 @@
  *   recorded (the SDK answers 200 only after it accepted and stored every key).
  * - HTTP (./http-api.ts): the group configuration pull of 5.6.1 step C-5 and dev-only
  *   admin endpoints (add/remove member, rekey, revoke).
+ * - Group calls (./group-calls.ts): a member's INVITE to the server URI joins the group
+ *   named in its mcpttinfo; a werift peer connection per member (./media-leg.ts) and, per
+ *   call, a media focus (./media-focus.ts) that forwards only the floor holder's encrypted
+ *   frames and one floor arbitrator (TS 24.380 6.3) on each member's `mcptt-floor` channel.
  *
  * Who is notified: members with a live service authorization (default), because only they
  * have a SIP binding the core could deliver to; the others get the GMK in force when they
@@ -42,6 +46,7 @@ import {
 } from '../../../src/keys/index.js';
 import { bytesToHex } from '../../../src/util/bytes.js';
 import { createGroupKeyManager, type GroupKey, type GroupKeyManager } from './gms.js';
+import { GroupCalls, type CallFloor, type CallFloorFactory, type CallerBinding, type GroupCallSummary } from './group-calls.js';
 import { createGmsHttpHandler, type GroupConfiguration } from './http-api.js';
 import { createSipEndpoint, type SipEndpoint } from './sip-endpoint.js';
 import { normalizeSipUri, plainSipUri, randomToken, type OutgoingResponse } from './sip-message.js';
@@ -53,6 +58,10 @@ export { PTT_SERVER_SCOPE } from './service-authorization.js';
 export { DEFAULT_REKEY_ACTIVATION_DELAY_MS, GmsError, createGroupKeyManager } from './gms.js';
 export type { GmsErrorCode, GroupDefinition, GroupKey, GroupKeyManager, GroupKeyManagerOptions, IMessageOptions } from './gms.js';
 export { createSipEndpoint } from './sip-endpoint.js';
+export { GroupCalls, readPlainMcpttInfo } from './group-calls.js';
+export type { CallFloor, CallFloorFactory, CallerBinding, GroupCallSummary, GroupCallsOptions } from './group-calls.js';
+export type { MediaFocusCounters } from './media-focus.js';
+export { FLOOR_CHANNEL_LABEL } from './media-leg.js';
 export type { SipEndpoint, SipEndpointOptions, SipEndpointState, SipRequestInit, SipRequestResult } from './sip-endpoint.js';
 
 export interface McpttServerGroup {
@@ -89,6 +98,15 @@ export interface McpttServerOptions {
   readonly requestTimeoutMs?: number;
   /** Unix ms; default Date.now. */
   readonly now?: () => number;
+  /**
+   * The floor arbitrator of each group call (TS 24.380 6.3). Default: src/floor's arbitrator
+   * with each member's CSK for the floor channel's protection.
+   */
+  readonly floor?: CallFloorFactory;
+  /** Group calls: how many forwarded payloads each call keeps for `forwardedPayloads` (default 2000). */
+  readonly forwardedRecordLimit?: number;
+  /** Extra ICE host addresses of the media focus (default `['127.0.0.1']`). */
+  readonly iceAdditionalHostAddresses?: readonly string[];
   readonly debug?: (line: string) => void;
 }
 
@@ -118,6 +136,15 @@ export interface RunningMcpttServer {
   currentGmkId(groupId: string): Uint8Array | undefined;
   /** Every GMK notification sent so far, in the order the answers came. */
   sent(): readonly GmkNotificationRecord[];
+  /** Group calls with at least one participant: group ID, participants, floor holder, counters. */
+  groupCalls(): readonly GroupCallSummary[];
+  /**
+   * The last payloads (up to `forwardedRecordLimit`) the server forwarded in the group's
+   * current call, or its last ended call: the proof that it only ever saw ciphertext.
+   */
+  forwardedPayloads(groupId: string): Uint8Array[];
+  /** Test-only: what a compromised server could do — let a non-member join the group's media. */
+  admitToMedia(groupId: string, mcpttId: string): void;
 }
 
 interface Binding {
@@ -126,6 +153,8 @@ interface Binding {
   readonly impu: string;
   expiresAt: number;
   csk: { readonly message: Uint8Array; readonly key: ReceivedKey } | undefined;
+  /** The CSK before the last renewal: floor packets under it may still be on their way. */
+  previousCsk: ReceivedKey | undefined;
   /** Group → tag of the GMK the member acknowledged (200) under this binding. */
   readonly delivered: Map<string, string>;
   /** Group → tag of the GMK on its way to the member (not to be sent twice at once). */
@@ -146,6 +175,19 @@ const PUBLISH_MIN_EXPIRES = 30;
 const PUBLISH_MAX_EXPIRES = 3600;
 
 const LOOPBACK = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1)$/;
+
+/**
+ * Until src/floor's arbitrator is wired: nobody ever holds the floor, so nothing is
+ * forwarded (fail closed). Floor channel messages are dropped.
+ */
+const defaultFloor: CallFloorFactory = (): CallFloor => ({
+  join: () => {},
+  leave: () => {},
+  receive: () => {},
+  holder: () => undefined,
+  mediaActivity: () => {},
+  close: () => {},
+});
 
 const keyTag = (k: GroupKey, revoked: boolean): string => `${bytesToHex(k.keyId)}${revoked ? ':revoked' : ''}`;
 
@@ -291,11 +333,14 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
     const expiresAt = now() + expires * 1000;
     let b = liveBinding(result.mcpttId);
     if (b === undefined || b.impu !== user) {
-      b = { mcpttId: result.mcpttId, impu: user, expiresAt, csk: undefined, delivered: new Map(), inFlight: new Map() };
+      b = { mcpttId: result.mcpttId, impu: user, expiresAt, csk: undefined, previousCsk: undefined, delivered: new Map(), inFlight: new Map() };
       bindings.set(result.mcpttId, b);
     }
     b.expiresAt = expiresAt;
-    if (result.csk !== undefined && result.cskMessage !== undefined) b.csk = { message: result.cskMessage, key: result.csk };
+    if (result.csk !== undefined && result.cskMessage !== undefined) {
+      if (b.csk !== undefined && b.csk.key !== result.csk) b.previousCsk = b.csk.key;
+      b.csk = { message: result.cskMessage, key: result.csk };
+    }
     log(`sip: ${what} 200 (${result.csk !== undefined ? 'with' : 'without'} CSK)`);
     // After our 200 is on its way: the member's GMKs (7.3.2) follow the authorization.
     const mcpttId = result.mcpttId;
@@ -412,10 +457,35 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
       return handlePublish(req);
     }
     if (req.method === 'OPTIONS') return { status: 200 };
-    if (req.method === 'CANCEL') return { status: 481 };
-    // Group calls and floor control are not served (yet).
+    if (req.method === 'INVITE') return calls.handleInvite(req);
+    if (req.method === 'CANCEL') return calls.handleCancel(req);
+    if (req.method === 'BYE') return calls.handleBye(req);
     return { status: 501 };
   }
+
+  /** The caller's live binding as the call control sees it: its MCPTT ID and CSKs. */
+  function callerBinding(impu: string): CallerBinding | undefined {
+    const b = [...bindings.values()].find((x) => x.impu === impu && x.expiresAt > now());
+    if (b === undefined) return undefined;
+    return {
+      mcpttId: b.mcpttId,
+      cskById: (keyIdHex) => {
+        const want = keyIdHex.toLowerCase();
+        for (const k of [b.csk?.key, b.previousCsk]) if (k !== undefined && bytesToHex(k.keyId) === want) return k;
+        return undefined;
+      },
+    };
+  }
+
+  const calls = new GroupCalls({
+    serverUri,
+    bindingOf: callerBinding,
+    membersOf: (g) => (gms.groupIds().includes(g) ? gms.members(g) : undefined),
+    floor: o.floor ?? defaultFloor,
+    ...(o.iceAdditionalHostAddresses !== undefined ? { iceAdditionalHostAddresses: o.iceAdditionalHostAddresses } : {}),
+    ...(o.forwardedRecordLimit !== undefined ? { recordLimit: o.forwardedRecordLimit } : {}),
+    log,
+  });
 
   const sip: SipEndpoint = createSipEndpoint({
     url: o.sipWsUrl,
@@ -515,6 +585,7 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
           httpServer.close(() => resolve());
           httpServer.closeAllConnections();
         });
+        await calls.close();
         await sip.close();
       })();
       return closing;
@@ -524,5 +595,8 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
       return gms.groupIds().includes(groupId) ? gms.current(groupId)?.keyId.slice() : undefined;
     },
     sent: () => records.map((r) => ({ ...r, gmkId: r.gmkId.slice() })),
+    groupCalls: () => calls.summaries(),
+    forwardedPayloads: (groupId) => calls.forwardedPayloads(groupId),
+    admitToMedia: (groupId, mcpttId) => calls.admitToMedia(groupId, mcpttId),
   };
 }

@@ -2,7 +2,9 @@
  * A raw SIP-over-WebSocket endpoint (RFC 3261 UAC/UAS over RFC 7118) for the dev MCPTT
  * server: it registers the server's addresses (its own URI, the GMS URI, the group PSIs) with
  * the SIP core, answers the requests the core routes to it — above all the third-party
- * REGISTER of TS 33.179 5.6.2.1 step 9 — and sends out-of-dialog requests (the GMK
+ * REGISTER of TS 33.179 5.6.2.1 step 9, and the group call INVITE / BYE / CANCEL of
+ * TS 24.379 10.1.1 (as a UAS: 100 at once for an INVITE, our Contact and the Record-Route
+ * set in its 2xx; ACK needs no answer) — and sends out-of-dialog requests (the GMK
  * notification MESSAGEs of 7.3.2) and reports their final status.
  *
  * Why not sip.js's UserAgent: it answers incoming REGISTER (and PUBLISH) with 405. Here the
@@ -233,10 +235,17 @@ class RawSipEndpoint implements SipEndpoint {
       return;
     }
     if (!(m instanceof Core.IncomingRequestMessage) || m.method === 'ACK') return;
+    // RFC 3261 §17.2.1: an INVITE server transaction answers 100 at once, so the proxy stops
+    // its Timer C / fr_timer while the media answer is made.
+    if (m.method === 'INVITE') this.#sendRaw(buildResponse(m, { status: 100 }));
     void Promise.resolve()
       .then(() => this.#o.onRequest(m))
       .catch((): OutgoingResponse => ({ status: 500 }))
-      .then((res) => this.#sendRaw(buildResponse(m, res)));
+      .then((res) => {
+        // A 2xx to an INVITE establishes a dialog: the caller sends ACK and BYE to our Contact.
+        const dialog = m.method === 'INVITE' && res.status >= 200 && res.status < 300;
+        this.#sendRaw(buildResponse(m, dialog ? { ...res, contact: this.#contact } : res));
+      });
   }
 
   #sendRaw(message: string): boolean {

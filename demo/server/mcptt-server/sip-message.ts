@@ -21,6 +21,8 @@ const REASONS: Readonly<Record<number, string>> = Object.freeze({
   408: 'Request Timeout',
   415: 'Unsupported Media Type',
   481: 'Call/Transaction Does Not Exist',
+  487: 'Request Terminated',
+  488: 'Not Acceptable Here',
   500: 'Server Internal Error',
   501: 'Not Implemented',
   503: 'Service Unavailable',
@@ -88,11 +90,18 @@ export interface OutgoingResponse {
   readonly reason?: string;
   /** Extra header lines, e.g. `Expires: 600`. */
   readonly headers?: readonly string[];
+  /** The To tag to add (a dialog's tag must be the same in every response); default random. */
+  readonly toTag?: string;
+  /** Our Contact, for a response that establishes a dialog (RFC 3261 12.1.1). */
+  readonly contact?: string;
+  readonly body?: { readonly contentType: string; readonly body: string };
 }
 
 /**
  * A response to `req` (RFC 3261 §8.2.6.2): its Vias in order, From, To (with a tag added
- * when it had none), Call-ID and CSeq copied, no body.
+ * when it had none), Call-ID and CSeq copied. A response that establishes a dialog (1xx
+ * other than 100, or 2xx, to an INVITE) also copies the Record-Route set in order (§12.1.1),
+ * so the caller's in-dialog requests (ACK, BYE) come back through the proxy.
  */
 export function buildResponse(req: Core.IncomingRequestMessage, res: OutgoingResponse): string {
   if (!Number.isInteger(res.status) || res.status < 100 || res.status > 699) throw new RangeError('status must be 100..699');
@@ -101,12 +110,18 @@ export function buildResponse(req: Core.IncomingRequestMessage, res: OutgoingRes
   for (const v of req.getHeaders('via')) lines.push(`Via: ${line(v, 'Via')}`);
   const to = line(req.getHeader('to') ?? '', 'To');
   lines.push(`From: ${line(req.getHeader('from') ?? '', 'From')}`);
-  lines.push(`To: ${res.status === 100 || /;\s*tag=/i.test(to) ? to : `${to};tag=${randomToken(6)}`}`);
+  const tag = res.toTag ?? randomToken(6);
+  if (!/^[A-Za-z0-9]{1,64}$/.test(tag)) throw new TypeError('toTag must be 1-64 letters or digits');
+  lines.push(`To: ${res.status === 100 || /;\s*tag=/i.test(to) ? to : `${to};tag=${tag}`}`);
   lines.push(`Call-ID: ${line(req.callId, 'Call-ID')}`);
   lines.push(`CSeq: ${req.cseq} ${req.method}`);
+  if (req.method === 'INVITE' && res.status > 100 && res.status < 300) {
+    for (const rr of req.getHeaders('record-route')) lines.push(`Record-Route: ${line(rr, 'Record-Route')}`);
+  }
+  if (res.contact !== undefined) lines.push(`Contact: ${line(res.contact, 'Contact')}`);
   for (const h of res.headers ?? []) lines.push(line(h, 'header'));
   lines.push('Server: mcptt-sdk-dev-server');
-  return finish(lines, undefined);
+  return finish(lines, res.body);
 }
 
 function finish(lines: string[], body: { readonly contentType: string; readonly body: string } | undefined): string {
