@@ -221,9 +221,10 @@ export class GroupCallImpl implements GroupCall {
     try {
       await withTimeout(this.#channelReady, d.channelTimeoutMs);
     } catch (e) {
-      await sip.hangup().catch(() => undefined);
       const err = this.#is('joining') ? setupError(e) : new SignallingError('ERR_GROUP_CALL_ENDED', 'the call ended while joining', { cause: e });
+      // Finish first: our own BYE must not read as the server ending the call.
       this.#finish(err.code);
+      await sip.hangup().catch(() => undefined);
       throw err;
     }
     if (!this.#is('joining')) {
@@ -305,7 +306,7 @@ export class GroupCallImpl implements GroupCall {
       .getReceivers()
       .map((r) => r.track)
       .filter((t) => t.kind === 'audio');
-    this.#audio.setOutput(received.length > 0 ? new MediaStream(received) : undefined);
+    this.#audio.setOutput(received);
     this.#audio.setInput(this.#micTrack());
   }
 
@@ -392,8 +393,8 @@ export class GroupCallImpl implements GroupCall {
   }
 
   async #hangUpAndFinish(code: string): Promise<void> {
-    await this.#sip?.hangup().catch(() => undefined);
     this.#finish(code);
+    await this.#sip?.hangup().catch(() => undefined);
   }
 
   /** Final state, resources released, 'ended' emitted; idempotent. */

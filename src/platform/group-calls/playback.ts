@@ -14,8 +14,8 @@
 export interface CallAudio {
   /** 0–1; applied at once. */
   volume: number;
-  /** The call's received stream (from the peer connection); replaces any earlier one. */
-  setOutput(stream: MediaStream | undefined): void;
+  /** The call's received audio tracks (from the peer connection); replace any earlier ones. */
+  setOutput(tracks: readonly MediaStreamTrack[]): void;
   /** Our microphone track as sent on this call (for the input meter only). */
   setInput(track: MediaStreamTrack | undefined): void;
   /** RMS 0–1 of the received audio now. */
@@ -84,11 +84,12 @@ export function webAudioPlayback(createContext: () => AudioContext = () => new A
         volume = checkVolume(v);
         gain.gain.setValueAtTime(volume, c.currentTime);
       },
-      setOutput(stream) {
+      setOutput(tracks) {
         outSource?.disconnect();
         outSource = undefined;
         if (element !== undefined) element.srcObject = null;
-        if (stream === undefined || closed) return;
+        if (tracks.length === 0 || closed) return;
+        const stream = new MediaStream([...tracks]);
         if (typeof Audio === 'function') {
           element ??= new Audio();
           element.muted = true;
