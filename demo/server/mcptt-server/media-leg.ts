@@ -160,7 +160,8 @@ class Listeners<A extends unknown[]> {
 
 class WeriftMediaLeg implements MediaLeg {
   readonly #pc: RTCPeerConnection;
-  readonly #transceiver: RTCRtpTransceiver;
+  /** The audio transceiver, known once the offer is applied. */
+  transceiver: RTCRtpTransceiver | undefined;
   readonly #rtp = new Listeners<[LegRtp]>();
   readonly #floor = new Listeners<[Uint8Array]>();
   readonly #floorOpen = new Listeners<[]>();
@@ -172,9 +173,9 @@ class WeriftMediaLeg implements MediaLeg {
   payloadType = 0;
   readonly clockRate = OPUS_CLOCK_RATE;
 
-  constructor(pc: RTCPeerConnection, transceiver: RTCRtpTransceiver) {
+  /** Made before the offer is applied: werift announces the member's track while applying it. */
+  constructor(pc: RTCPeerConnection) {
     this.#pc = pc;
-    this.#transceiver = transceiver;
     pc.onTrack.subscribe((track: MediaStreamTrack) => {
       if (track.kind !== 'audio') return;
       track.onReceiveRtp.subscribe((p: RtpPacket) => {
@@ -239,12 +240,12 @@ class WeriftMediaLeg implements MediaLeg {
   }
 
   async sendRtp(p: { readonly sequenceNumber: number; readonly timestamp: number; readonly marker: boolean; readonly payload: Uint8Array }): Promise<void> {
-    if (this.#state !== 'connected') return;
+    if (this.#state !== 'connected' || this.transceiver === undefined) return;
     // A fresh header per downlink: werift's sendRtp writes SSRC and PT into the object it is
     // given and keeps it for retransmissions. No header extensions are carried over from the
     // uplink (their IDs are the uplink's); werift adds the downlink's own.
     const header = new RtpHeader({ payloadType: this.payloadType, sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker, ssrc: 0 });
-    await this.#transceiver.sender.sendRtp(new RtpPacket(header, Buffer.from(p.payload)));
+    await this.transceiver.sender.sendRtp(new RtpPacket(header, Buffer.from(p.payload)));
   }
 
   close(): Promise<void> {
@@ -270,12 +271,13 @@ export async function createMediaLeg(o: MediaLegOptions): Promise<MediaLeg> {
     iceUseIpv6: false,
   });
   try {
+    const leg = new WeriftMediaLeg(pc);
     await pc.setRemoteDescription({ type: 'offer', sdp: o.offerSdp });
     const audio = pc.getTransceivers().filter((t) => t.kind === 'audio');
     if (audio.length !== 1) throw new MediaLegError('no-audio');
     const t = audio[0]!;
     t.setDirection('sendrecv');
-    const leg = new WeriftMediaLeg(pc, t);
+    leg.transceiver = t;
     await pc.setLocalDescription(await pc.createAnswer());
     const answer = pc.localDescription?.sdp ?? '';
     const pt = /^m=audio [1-9]\d* [^ ]+ (\d+)/m.exec(answer);
