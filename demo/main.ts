@@ -78,6 +78,7 @@ async function main(): Promise<void> {
   });
 
   installTestHooks({ client, registration: () => registration, groupKeys, refusals, mediaEvents, calls, privateCall, ptt, log });
+  void import('./test-hooks-group.js').then((m) => m.installGroupCallHooks(client, nameOf)); // group call hooks for the browser tests
 
   // Meters at 10 Hz, counters once a second: cheap reads, no work on the media path.
   setInterval(() => {
