@@ -2,7 +2,7 @@
  * Measurement core shared by the Node and browser runs: warm up, then time single calls
  * (or batches of `inner` calls for sub-microsecond work) and report median and p95.
  */
-export type Runtime = 'node' | 'chromium-worker';
+export type Runtime = 'node' | 'chromium-worker' | 'chromium-page';
 
 export interface BenchCase {
   readonly name: string;

@@ -7,6 +7,8 @@ export const TARGETS_US: Readonly<Record<string, number>> = Object.freeze({
   'chromium-worker:mikey.create.pck': 15_000,
   'chromium-worker:kms.provision': 150_000,
   'node:sip.private-call.key-setup': 80_000,
+  // Issue 7: a dispatcher in 100 groups logs in with no main-thread task over 50 ms (the total is reported).
+  'chromium-page:gmk.login_many.longest_task': 50_000,
   'chromium-worker:frame.encrypt.80.serial': 15,
   'chromium-worker:frame.decrypt.80.serial': 15,
   'chromium-worker:frame.encrypt.160': 15,

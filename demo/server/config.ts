@@ -66,3 +66,8 @@ export const DEMO_GROUPS: readonly DemoGroup[] = Object.freeze([
   { groupId: 'sip:ems@mcptt.example', displayName: 'EMS', members: ['sip:bob@mcptt.example', 'sip:dispatch@mcptt.example'] },
   { groupId: 'sip:police@mcptt.example', displayName: 'Police', members: ['sip:carol@mcptt.example', 'sip:dispatch@mcptt.example'] },
 ]);
+
+/** N more groups with the dispatcher as the only member (`sip:monitor-<i>@mcptt.example`): a dispatcher console at scale. */
+export function dispatcherGroups(n: number): DemoGroup[] {
+  return Array.from({ length: n }, (_, i) => ({ groupId: `sip:monitor-${i + 1}@mcptt.example`, displayName: `Monitor ${i + 1}`, members: ['sip:dispatch@mcptt.example'] }));
+}

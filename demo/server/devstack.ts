@@ -8,7 +8,7 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8 } from '../../src/util/bytes.js';
-import { DEMO_GROUPS, DEMO_USERS, DEV_CLIENT_ID, DEV_KMS_URI, DEV_SIP_DOMAIN, DEV_USER_KEY_OFFSET, DEV_USER_KEY_PERIOD, MCPTT_SERVER_URI, SERVER_IDENTITIES, type DemoGroup, type DemoUser } from './config.js';
+import { DEMO_GROUPS, DEMO_USERS, dispatcherGroups, DEV_CLIENT_ID, DEV_KMS_URI, DEV_SIP_DOMAIN, DEV_USER_KEY_OFFSET, DEV_USER_KEY_PERIOD, MCPTT_SERVER_URI, SERVER_IDENTITIES, type DemoGroup, type DemoUser } from './config.js';
 import { startKamailio, type RunningKamailio } from './kamailio.js';
 import { startMcpttServer, type RunningMcpttServer } from './mcptt-server/index.js';
 import { startIdms, type Idms } from './idms.js';
@@ -37,6 +37,13 @@ export interface DevstackOptions {
   /** HTTP port of the GMS (default: a free one). */
   readonly gmsPort?: number;
   readonly groups?: readonly DemoGroup[];
+  /** Adds N groups whose only member is the dispatcher (benchmark `gmk.login_many`); default 0. */
+  readonly extraGroups?: number;
+  /**
+   * TS 33.179 9.3 protection of sensitive signalling at the MCPTT server (default 'off');
+   * the demo runs 'required'. The config tells clients (`xmlProtection: true`) to match.
+   */
+  readonly xmlProtection?: 'required' | 'optional' | 'off';
 }
 
 /** A user of the dev system as tools and tests see it (written to demo/.devstack.json). */
@@ -63,6 +70,8 @@ export interface DevstackConfig {
   readonly mcpttServer?: string;
   readonly gms?: string;
   readonly groups?: readonly DemoGroup[];
+  /** With `sip` and a server `xmlProtection` other than 'off': clients connect with `xmlProtection: true`. */
+  readonly xmlProtection?: boolean;
 }
 
 export interface Devstack {
@@ -111,7 +120,7 @@ export async function startDevstack(o: DevstackOptions): Promise<Devstack> {
   }
   let kamailio: RunningKamailio | undefined;
   let mcpttServer: RunningMcpttServer | undefined;
-  const groups = o.groups ?? DEMO_GROUPS;
+  const groups = [...(o.groups ?? DEMO_GROUPS), ...dispatcherGroups(o.extraGroups ?? 0)];
   if (o.sip) {
     try {
       kamailio = await startKamailio({
@@ -132,6 +141,8 @@ export async function startDevstack(o: DevstackOptions): Promise<Devstack> {
         keysFor: issue,
         verifyToken: createTokenVerifier({ issuer: idms.issuer, jwksUri: idms.jwksUri }),
         groups,
+        users: users.map((u) => u.mcpttId),
+        ...(o.xmlProtection !== undefined ? { xmlProtection: o.xmlProtection } : {}),
         http: { port: o.gmsPort ?? 0, corsOrigins: o.webOrigins },
       });
     } catch (e) {
@@ -147,6 +158,7 @@ export async function startDevstack(o: DevstackOptions): Promise<Devstack> {
     clientId: DEV_CLIENT_ID,
     serverIdentities: SERVER_IDENTITIES,
     ...(kamailio && mcpttServer ? { sip: kamailio.wsUrl, mcpttServer: MCPTT_SERVER_URI, gms: mcpttServer.httpUrl, groups } : {}),
+    ...(kamailio && mcpttServer && (o.xmlProtection ?? 'off') !== 'off' ? { xmlProtection: true } : {}),
     ...(kamailio?.wssUrl && kamailio.tlsCertificatePem ? { sipSecure: { url: kamailio.wssUrl, certificatePem: kamailio.tlsCertificatePem } } : {}),
     users: users.map((u) => {
       if (security === 'off') return { ...u };

@@ -12,6 +12,7 @@
  *   --no-sip          without Kamailio and the MCPTT server
  *   --sip-tls         also SIP over secure WebSocket (wss, throwaway certificate)
  *   --with-web        also serve the demo page with Vite
+ *   --extra-groups N  N more groups with the dispatcher as their only member (default 0)
  */
 import { writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,7 @@ const stack = await startDevstack({
   sipWsPort: Number(arg('sip-port', '4403')),
   gmsPort: Number(arg('gms-port', '4404')),
   sipTls: process.argv.includes('--sip-tls'),
+  extraGroups: Number(arg('extra-groups', '0')),
 });
 
 let vite: { close(): Promise<void> } | undefined;
