@@ -23,7 +23,7 @@ export interface MediaFocusCounters {
   readonly packetsIn: number;
   /** Holder packets forwarded (counted once, however many downlinks they went to). */
   readonly packetsForwarded: number;
-  /** Copies sent on downlinks (packetsForwarded × receivers at the time). */
+  /** Copies sent on downlinks (packetsForwarded × connected receivers at the time). */
   readonly copiesSent: number;
   /** Packets from a participant who did not hold the floor: dropped. */
   readonly droppedNotHolder: number;
@@ -113,7 +113,8 @@ export class MediaFocus {
     }
     const now = this.#o.now();
     for (const d of this.#participants.values()) {
-      if (d.id === from) continue;
+      // Not back to the talker; not to a leg whose media is not up (nothing could be sent).
+      if (d.id === from || d.leg.state !== 'connected') continue;
       const h = d.rewriter.rewrite({ source: from, ssrc: p.ssrc, sequenceNumber: p.sequenceNumber, timestamp: p.timestamp, marker: p.marker }, now);
       this.#copiesSent++;
       // Each downlink on its own: one slow or closed leg must not hold up the others.
