@@ -36,7 +36,7 @@ const aead = readVectors<{ vectors: AeadVector[] }>('rfc7714-aead-aes-gcm.json')
 const kdf = readVectors<{ B3: { master_key: string; master_salt: string }; derived_extra_not_in_rfc: Record<string, string> }>('rfc3711-srtp-aes-cm-kdf.json');
 const v = (s: string) => aead.vectors.find((x) => x.section === s)!;
 
-const gcmKey = (raw: Uint8Array) => crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+const gcmKey = (raw: Uint8Array) => crypto.subtle.importKey('raw', new Uint8Array(raw), 'AES-GCM', false, ['encrypt', 'decrypt']);
 const INDEX = 0x5d4; // RFC 7714 section 17: SRTCP index 0x000005d4
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
