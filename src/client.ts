@@ -98,6 +98,8 @@ export interface McpttConnectOptions {
   readonly groupCalls?: GroupCallConnectOptions;
   /** Token + CSK in the REGISTER body (5.6.2.1, default) or in a PUBLISH to the MCPTT server (5.6.2.2). */
   readonly serviceAuthorization?: 'register' | 'publish';
+  /** TS 33.179 9.3: MCPTT IDs, group IDs and the token hidden from the SIP core under the CSK (default false). */
+  readonly xmlProtection?: boolean;
 }
 
 /** How group calls are set up (all optional). */
@@ -335,6 +337,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
         ...(c.sessionDescriptionHandlerFactoryOptions ? { sessionDescriptionHandlerFactoryOptions: c.sessionDescriptionHandlerFactoryOptions } : {}),
         ...(c.ringTimeoutMs !== undefined ? { ringTimeoutMs: c.ringTimeoutMs } : {}),
         ...(c.serviceAuthorization !== undefined ? { serviceAuthorization: c.serviceAuthorization } : {}),
+        ...(c.xmlProtection === true ? { xmlProtection: true } : {}),
         ...(o.now ? { now: o.now } : {}),
         ...(o.fetch ? { fetch: o.fetch } : {}),
       });

@@ -79,6 +79,8 @@ export interface IMessageOptions {
   readonly revoked?: boolean;
   /** Unix ms of the T payload; default now. */
   readonly time?: number;
+  /** Name GMS and member by UID only (IDRuidi/IDRuidr, E.7): TS 33.179 9.3 protection on. */
+  readonly hideIdentities?: boolean;
 }
 
 export interface GroupKeyManager {
@@ -213,6 +215,7 @@ export function createGroupKeyManager(o: GroupKeyManagerOptions): GroupKeyManage
         to: { uri: mcpttId, kms: o.memberKms },
         time: options.time ?? now(),
         profile: PROFILE.name,
+        ...(options.hideIdentities === true ? { hideIdentities: true } : {}),
         parameters: options.revoked ? { groupIds: [key.groupId], revoked: true } : { groupIds: [key.groupId], activationTime: key.activationTime },
       });
     },

@@ -26,6 +26,14 @@
  * the member acknowledged with 200 under its current binding, so a registration refresh
  * sends only what the member is missing.
  *
+ * XML protection (`xmlProtection`, TS 33.179 9.1.3.3, 9.3): 'required' (the demo) refuses
+ * clear service authorization bodies with 403 and binds the opaque SIP identity of a
+ * protected one to the MCPTT ID from the decrypted token; GMK notifications then carry the
+ * group ID encrypted and signed under the member's CSK, the I_MESSAGEs name GMS and member by
+ * UID only (E.7), and the group PSIs are not registered with the SIP core (the group IDs
+ * would be in clear in those REGISTERs). 'optional' reads both forms; 'off' (default) only
+ * clear ones. Every refusal is kept with its reason (`refusals()`).
+ *
  * Silent unless `debug` is given; even then lines carry counts and statuses, never keys,
  * tokens, MCPTT IDs or group IDs.
  */
@@ -34,7 +42,8 @@ import type { AddressInfo } from 'node:net';
 
 import type { Core } from 'sip.js';
 
-import { buildGmkNotificationBody } from '../../../src/codec/sip-bodies.js';
+import { buildGmkNotificationBody, buildMcpttInfoXml } from '../../../src/codec/sip-bodies.js';
+import { buildGmkNotificationBodyXml, protectMcpttInfo } from '../../../src/codec/xml-protect/index.js';
 import { encodeBase64 } from '../../../src/codec/sdp-key-mgmt.js';
 import {
   createMemoryReplayCache,
@@ -43,6 +52,7 @@ import {
   type LocalIdentity,
   type PeriodKeys,
   type ReceivedKey,
+  uidOf,
 } from '../../../src/keys/index.js';
 import { bytesToHex } from '../../../src/util/bytes.js';
 import { createGroupKeyManager, type GroupKey, type GroupKeyManager } from './gms.js';
@@ -50,11 +60,12 @@ import { GroupCalls, type CallFloor, type CallFloorFactory, type CallerBinding, 
 import { createGmsHttpHandler, type GroupConfiguration } from './http-api.js';
 import { createSipEndpoint, type SipEndpoint } from './sip-endpoint.js';
 import { normalizeSipUri, plainSipUri, randomToken, type OutgoingResponse } from './sip-message.js';
-import { authorizeService } from './service-authorization.js';
+import { authorizeService, type ServiceAuthorizationFailure, type XmlProtectionMode } from './service-authorization.js';
 
 export { GMS_SCOPE } from './http-api.js';
 export type { GroupConfiguration } from './http-api.js';
 export { PTT_SERVER_SCOPE } from './service-authorization.js';
+export type { ServiceAuthorizationFailure, XmlProtectionMode } from './service-authorization.js';
 export { DEFAULT_REKEY_ACTIVATION_DELAY_MS, GmsError, createGroupKeyManager } from './gms.js';
 export type { GmsErrorCode, GroupDefinition, GroupKey, GroupKeyManager, GroupKeyManagerOptions, IMessageOptions } from './gms.js';
 export { createSipEndpoint } from './sip-endpoint.js';
@@ -108,6 +119,18 @@ export interface McpttServerOptions {
   /** Extra ICE host addresses of the media focus (default `['127.0.0.1']`). */
   readonly iceAdditionalHostAddresses?: readonly string[];
   readonly debug?: (line: string) => void;
+  /** TS 33.179 9.3 protection of sensitive signalling (see the header); default 'off'. */
+  readonly xmlProtection?: XmlProtectionMode;
+  /** MCPTT IDs of the user directory (hidden CSK initiators are resolved against it); default every group member. */
+  readonly users?: readonly string[];
+}
+
+/** A refused service authorization: the category and, for 9.3, the XmlProtectError code. Never an identity. */
+export interface AuthorizationRefusal {
+  readonly what: string;
+  readonly status: number;
+  readonly failure: ServiceAuthorizationFailure | 'aor-taken';
+  readonly code: string | undefined;
 }
 
 /** One GMK notification and the member's final answer (408: none in time, 503: not sent). */
@@ -145,6 +168,10 @@ export interface RunningMcpttServer {
   forwardedPayloads(groupId: string): Uint8Array[];
   /** Test-only: what a compromised server could do — let a non-member join the group's media. */
   admitToMedia(groupId: string, mcpttId: string): void;
+  /** Every refused service authorization so far. */
+  refusals(): readonly AuthorizationRefusal[];
+  /** The SIP identity (AOR) of the user's live binding, opaque under XML protection. */
+  aorOf(mcpttId: string): string | undefined;
 }
 
 interface Binding {
@@ -155,6 +182,8 @@ interface Binding {
   csk: { readonly message: Uint8Array; readonly key: ReceivedKey } | undefined;
   /** The CSK before the last renewal: floor packets under it may still be on their way. */
   previousCsk: ReceivedKey | undefined;
+  /** The authorization was 9.3-protected: everything sent to this binding is protected too. */
+  protected: boolean;
   /** Group → tag of the GMK the member acknowledged (200) under this binding. */
   readonly delivered: Map<string, string>;
   /** Group → tag of the GMK on its way to the member (not to be sent twice at once). */
@@ -247,6 +276,20 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
   const cskReceiver = createMikeyKeyReceiver({ self: identityOf(serverUri, o.kmsParams, o.keysFor), replayCache: createMemoryReplayCache(), now });
   const bindings = new Map<string, Binding>();
   const records: GmkNotificationRecord[] = [];
+  const refusals: AuthorizationRefusal[] = [];
+  const xmlProtection: XmlProtectionMode = o.xmlProtection ?? 'off';
+  const directory = [...new Set(o.users ?? o.groups.flatMap((g) => g.members))];
+  // E.7: UID → MCPTT ID per key period, computed once per period for the whole directory.
+  const uidIndex = new Map<number, Map<string, string>>();
+  const resolveUid = (uid: Uint8Array, keyPeriodNo: number): string | undefined => {
+    let index = uidIndex.get(keyPeriodNo);
+    if (index === undefined) {
+      index = new Map(directory.map((u) => [bytesToHex(uidOf(u, o.kmsParams, keyPeriodNo)), u]));
+      if (uidIndex.size >= 3) uidIndex.delete(uidIndex.keys().next().value!);
+      uidIndex.set(keyPeriodNo, index);
+    }
+    return index.get(bytesToHex(uid));
+  };
 
   // Key state changes and I_MESSAGE creation run one at a time; waiting for answers does not.
   let chain: Promise<unknown> = Promise.resolve();
@@ -263,7 +306,7 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
   const targets = (members: readonly string[]): string[] => members.filter((m) => deliverTo === 'all-members' || liveBinding(m) !== undefined);
 
   async function prepare(key: GroupKey, members: readonly string[], revoked: boolean): Promise<Notification[]> {
-    const messages = await gms.iMessages(key, members, { revoked });
+    const messages = await gms.iMessages(key, members, { revoked, hideIdentities: xmlProtection !== 'off' });
     for (const m of members) liveBinding(m)?.inFlight.set(key.groupId, keyTag(key, revoked));
     return members.map((to, i) => ({ to, key, message: messages[i]!, revoked }));
   }
@@ -271,8 +314,18 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
   async function send(batch: readonly Notification[]): Promise<void> {
     await Promise.all(
       batch.map(async (n) => {
-        const body = buildGmkNotificationBody({ groupId: n.key.groupId, iMessages: [n.message] });
-        const target = liveBinding(n.to)?.impu ?? n.to;
+        const bound = liveBinding(n.to);
+        let body: { contentType: string; body: string };
+        if (bound?.protected === true && bound.csk !== undefined) {
+          // 9.3: the group ID encrypted and signed under the member's CSK (P0 = its MCPTT ID).
+          const info = await protectMcpttInfo(buildMcpttInfoXml({ groupId: n.key.groupId }), bound.csk.key, n.to);
+          body = buildGmkNotificationBodyXml({ mcpttInfoXml: info, iMessages: [n.message] });
+        } else if (xmlProtection === 'required') {
+          // No CSK to hide the group ID under, and no AOR that is not the MCPTT ID: not sent.
+          records.push({ to: n.to, groupId: n.key.groupId, gmkId: n.key.keyId.slice(), revoked: n.revoked, status: 503 });
+          return;
+        } else body = buildGmkNotificationBody({ groupId: n.key.groupId, iMessages: [n.message] });
+        const target = bound?.impu ?? n.to;
         const r = await sip.request({ method: 'MESSAGE', target, from: gmsUri, body });
         records.push({ to: n.to, groupId: n.key.groupId, gmkId: n.key.keyId.slice(), revoked: n.revoked, status: r.status });
         const b = liveBinding(n.to);
@@ -323,20 +376,28 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
   ): Promise<{ ok: true } | { ok: false; status: 400 | 403 }> {
     const existing = [...bindings.values()].find((b) => b.impu === user && b.expiresAt > now());
     const result = await authorizeService(
-      { verifyToken: o.verifyToken, cskReceiver, userKms: o.kmsParams, normalize: normalizeSipUri },
+      { verifyToken: o.verifyToken, cskReceiver, userKms: o.kmsParams, normalize: normalizeSipUri, xmlProtection, resolveUid },
       { user, contentType: req.getHeader('content-type') ?? '', body: req.body ?? '', boundCsk: existing?.csk },
     );
     if (!result.ok) {
-      log(`sip: ${what} ${result.status} (${result.failure})`);
+      refusals.push({ what, status: result.status, failure: result.failure, code: result.code });
+      log(`sip: ${what} ${result.status} (${result.failure}${result.code !== undefined ? ` ${result.code}` : ''})`);
       return { ok: false, status: result.status };
+    }
+    // An opaque AOR is the user's only while its binding lives: nobody else may take it over.
+    if (existing !== undefined && existing.mcpttId !== result.mcpttId) {
+      refusals.push({ what, status: 403, failure: 'aor-taken', code: undefined });
+      log(`sip: ${what} 403 (aor-taken)`);
+      return { ok: false, status: 403 };
     }
     const expiresAt = now() + expires * 1000;
     let b = liveBinding(result.mcpttId);
     if (b === undefined || b.impu !== user) {
-      b = { mcpttId: result.mcpttId, impu: user, expiresAt, csk: undefined, previousCsk: undefined, delivered: new Map(), inFlight: new Map() };
+      b = { mcpttId: result.mcpttId, impu: user, expiresAt, csk: undefined, previousCsk: undefined, protected: result.protected, delivered: new Map(), inFlight: new Map() };
       bindings.set(result.mcpttId, b);
     }
     b.expiresAt = expiresAt;
+    b.protected = result.protected;
     if (result.csk !== undefined && result.cskMessage !== undefined) {
       if (b.csk !== undefined && b.csk.key !== result.csk) b.previousCsk = b.csk.key;
       b.csk = { message: result.cskMessage, key: result.csk };
@@ -490,7 +551,8 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
   const sip: SipEndpoint = createSipEndpoint({
     url: o.sipWsUrl,
     domain: o.domain,
-    aors: [serverUri, gmsUri, ...gms.groupIds()],
+    // 'required': group PSIs in REGISTERs would show the group IDs; calls go to the server URI.
+    aors: xmlProtection === 'required' ? [serverUri, gmsUri] : [serverUri, gmsUri, ...gms.groupIds()],
     contactUser: 'mcptt-server',
     ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
     onRequest,
@@ -598,5 +660,7 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
     groupCalls: () => calls.summaries(),
     forwardedPayloads: (groupId) => calls.forwardedPayloads(groupId),
     admitToMedia: (groupId, mcpttId) => calls.admitToMedia(groupId, mcpttId),
+    refusals: () => refusals.slice(),
+    aorOf: (mcpttId) => liveBinding(mcpttId)?.impu,
   };
 }

@@ -14,6 +14,7 @@
  * | forbidden      | 403 | 488 | ERR_MIKEY_BAD_SIGNATURE, ERR_MIKEY_UNKNOWN_INITIATOR, ERR_MIKEY_UNAUTHORIZED_INITIATOR, ERR_MIKEY_NOT_FOR_US |
  * | not-acceptable | 488 | 488 | ERR_MIKEY_DUPLICATE_KEY, ERR_MIKEY_REPLAY, ERR_MIKEY_STALE, ERR_MIKEY_GROUP_MISMATCH, ERR_MIKEY_WRONG_PURPOSE |
  * | unavailable    | 480 | 488 | ERR_MIKEY_NO_KEY_FOR_PERIOD, ERR_SIGNALLING_NO_IDENTITY |
+ * | (9.3 XML)      | 400 / 415 / 403 | 488 | ERR_XML_PROTECT_* (malformed, not allowed, the rest forbidden) |
  * | internal       | 500 | 500 | anything else (e.g. the key store failed): the sender may try again |
  */
 import { McpttError } from '../../errors.js';
@@ -57,6 +58,13 @@ export const KEY_FAILURE_TABLE: Readonly<Record<string, Row>> = Object.freeze({
   ERR_MIKEY_WRONG_PURPOSE: row('not-acceptable', 488, 'Wrong Key Purpose'),
   ERR_MIKEY_NO_KEY_FOR_PERIOD: row('unavailable', 480, 'No Key For Period'),
   ERR_SIGNALLING_NO_IDENTITY: row('unavailable', 480, 'Keys Not Ready'),
+  // TS 33.179 9.3: the mcpttinfo part protected under our CSK (xmlProtection).
+  ERR_XML_PROTECT_MALFORMED: row('malformed', 400, 'Malformed Protected XML'),
+  ERR_XML_PROTECT_NOT_ALLOWED: row('unsupported', 415, 'Unsupported Protected XML'),
+  ERR_XML_PROTECT_AUTH_FAILED: row('forbidden', 403, 'Protected XML Not Authentic'),
+  ERR_XML_PROTECT_BAD_SIGNATURE: row('forbidden', 403, 'Bad XML Signature'),
+  ERR_XML_PROTECT_UNKNOWN_KEY: row('forbidden', 403, 'Unknown Protection Key'),
+  ERR_XML_PROTECT_REQUIRED: row('forbidden', 403, 'Protection Required'),
 });
 
 const INTERNAL: Row = row('internal', 500, 'Key Processing Failed');

@@ -21,7 +21,9 @@
  * with the same bytes is "unchanged", not a duplicate; a different key under a held GMK-ID
  * is still refused, and a held revocation is never undone.
  */
-import { parseGmkNotificationBody } from '../../codec/sip-bodies.js';
+import { parseGmkNotificationBody, parseMcpttInfoXml } from '../../codec/sip-bodies.js';
+import { readMcpttBody, unprotectMcpttInfo, type XpkLookup } from '../../codec/xml-protect/index.js';
+import { SipError } from '../../errors.js';
 import { MikeyError } from '../../errors.js';
 import type { ReceivedKey } from '../../keys/index.js';
 import { bytesToHex, equalBytes } from '../../util/bytes.js';
@@ -34,6 +36,12 @@ import type { KeyContext } from './key-context.js';
 export interface GroupKeyProcessorHooks {
   readonly onKey: (info: GroupKeyInfo) => void;
   readonly onRefused: (failure: GroupKeyFailure) => void;
+  /**
+   * TS 33.179 9.3 (xmlProtection): our CSK, to read a group ID the GMS encrypted and signed
+   * under it. Clear notifications are still read (the GMK's own signature and key parameters
+   * authenticate the key and its group); a protected one must verify and decrypt.
+   */
+  readonly xpkLookup?: () => XpkLookup;
 }
 
 /** The result of one batch (one notification, or one pulled group). */
@@ -68,7 +76,7 @@ export class GroupKeyProcessor {
     let groupId: string;
     let iMessages: readonly Uint8Array[];
     try {
-      ({ groupId, iMessages } = parseGmkNotificationBody(contentType, body));
+      ({ groupId, iMessages } = this.#hooks.xpkLookup === undefined ? parseGmkNotificationBody(contentType, body) : await this.#readProtected(contentType, body, this.#hooks.xpkLookup()));
     } catch (e) {
       const failure = keyFailureOf(e, 'notification');
       this.#refused('notification', undefined, failure, undefined);
@@ -76,6 +84,15 @@ export class GroupKeyProcessor {
     }
     const r = await this.processGroup(groupId, iMessages, 'notification');
     return r.ok ? { status: 200 } : { status: r.failure.status, reason: r.failure.reason };
+  }
+
+  async #readProtected(contentType: string, body: string, lookup: XpkLookup): Promise<{ groupId: string; iMessages: readonly Uint8Array[] }> {
+    const raw = readMcpttBody(contentType, body, 'gmk-notification');
+    if (raw.mcpttInfoXml === undefined) throw new SipError('ERR_SIP_BODY_MISSING_PART', 'GMK notification without a group ID');
+    const { groupId } = parseMcpttInfoXml((await unprotectMcpttInfo(raw.mcpttInfoXml, lookup)).xml);
+    if (groupId === undefined) throw new SipError('ERR_SIP_BODY_MISSING_PART', 'GMK notification without a group ID');
+    if (raw.iMessages.length === 0) throw new SipError('ERR_SIP_BODY_MISSING_PART', 'GMK notification without an I_MESSAGE');
+    return { groupId, iMessages: raw.iMessages };
   }
 
   /** Feeds pulled group configurations through the processor, one group at a time. */

@@ -15,11 +15,18 @@
  * freshness keeps accepting it. The MDSI sees the same CSK-ID either way: same CSK-ID = same
  * key, a new CSK-ID = a new key.
  *
+ * With `xmlProtection` (9.3, 9.1.3.2 "Encrypted Access token, MCPTT ID"): the mcpttinfo part
+ * has the token encrypted under the CSK and mcptt-Params signed with it
+ * (src/codec/xml-protect protectMcpttInfo), and the I_MESSAGE names the user by UID only
+ * (IDRuidi, E.7), so neither the MCPTT ID nor the token crosses the SIP core in clear. The
+ * token is never sent in clear then: without a CSK it is left out.
+ *
  * 5.6.2.0: a REGISTER is never delayed for lack of a token. If the token or the CSK cannot be
  * had, the other part goes alone (and `onDegraded` says which part is missing); with neither,
  * the REGISTER has no body.
  */
 import { buildMcpttInfoXml, buildServiceAuthorizationBody } from '../../codec/sip-bodies.js';
+import { buildServiceAuthorizationBodyXml, protectMcpttInfo } from '../../codec/xml-protect/index.js';
 import { AuthError } from '../../errors.js';
 import {
   createKeyDistribution,
@@ -64,6 +71,8 @@ export interface ServiceAuthorizationOptions {
   readonly randomBytes?: (n: number) => Uint8Array;
   /** Re-encapsulate the same CSK once its I_MESSAGE is older than this; default 300 000 ms. */
   readonly maxMessageAgeMs?: number;
+  /** TS 33.179 9.3: token encrypted and signed under the CSK, CSK initiator hidden (E.7). */
+  readonly xmlProtection?: boolean;
   readonly onCsk?: (info: CskInfo) => void;
   readonly onDegraded?: (info: AuthorizationDegraded) => void;
 }
@@ -95,7 +104,8 @@ export class ServiceAuthorization {
   async body(): Promise<SipBodyInit | undefined> {
     const [token, csk] = await Promise.allSettled([this.#o.accessToken(), this.#cskMessage()]);
     let accessToken = token.status === 'fulfilled' && typeof token.value === 'string' && token.value.length > 0 ? token.value : undefined;
-    const cskIMessage = csk.status === 'fulfilled' ? csk.value : undefined;
+    const current = csk.status === 'fulfilled' ? csk.value : undefined;
+    const cskIMessage = current?.message;
     if (accessToken !== undefined) {
       try {
         buildMcpttInfoXml({ accessToken });
@@ -106,6 +116,14 @@ export class ServiceAuthorization {
       }
     } else this.#degraded('token', token.status === 'rejected' ? token.reason : undefined);
     if (cskIMessage === undefined) this.#degraded('csk', csk.status === 'rejected' ? csk.reason : undefined);
+    if (this.#o.xmlProtection === true) {
+      // Fail closed: no CSK, no way to hide the token, so it stays home.
+      if (current === undefined) return undefined;
+      const me = this.#o.identity();
+      if (me === undefined) return undefined;
+      const mcpttInfoXml = accessToken === undefined ? undefined : await protectMcpttInfo(buildMcpttInfoXml({ accessToken }), current, me.uri);
+      return buildServiceAuthorizationBodyXml({ cskIMessage: current.message, ...(mcpttInfoXml !== undefined ? { mcpttInfoXml } : {}) });
+    }
     if (accessToken === undefined && cskIMessage === undefined) return undefined;
     return buildServiceAuthorizationBody({ ...(accessToken !== undefined ? { accessToken } : {}), ...(cskIMessage !== undefined ? { cskIMessage } : {}) });
   }
@@ -129,11 +147,11 @@ export class ServiceAuthorization {
     return c === undefined || kms === undefined ? undefined : periodEndUnixMs(kms, c.keyPeriodNo);
   }
 
-  async #cskMessage(): Promise<Uint8Array> {
+  async #cskMessage(): Promise<CurrentCsk> {
     this.#building ??= this.#ensure().finally(() => {
       this.#building = undefined;
     });
-    return (await this.#building).message;
+    return await this.#building;
   }
 
   async #ensure(): Promise<CurrentCsk> {
@@ -152,7 +170,7 @@ export class ServiceAuthorization {
       const key = this.#random(16).slice(0, 16);
       const keyId = newKeyId(profile.defaultTag.CSK!, this.#random);
       const rand = this.#random(16).slice(0, 16);
-      const message = await createKeyDistribution({ kind: 'CSK', key, keyId, rand, from, to, time: now, profile: profile.name, randomBytes: this.#random });
+      const message = await createKeyDistribution({ kind: 'CSK', key, keyId, rand, from, to, time: now, profile: profile.name, randomBytes: this.#random, ...this.#hide() });
       c = { key, keyId, rand, keyPeriodNo: period, createdAt: now, message, messageTime: now };
       this.#csk = c;
       const reason = this.#renewReason;
@@ -169,10 +187,16 @@ export class ServiceAuthorization {
         time: now,
         profile: this.#o.profile ?? 'ts33180',
         randomBytes: this.#random,
+        ...this.#hide(),
       });
       c.messageTime = now;
     }
     return c;
+  }
+
+  /** E.7: under XML protection the MCPTT ID must not show in IDRi either. */
+  #hide(): { hideIdentities?: true } {
+    return this.#o.xmlProtection === true ? { hideIdentities: true } : {};
   }
 
   #degraded(part: 'token' | 'csk', e: unknown): void {

@@ -20,10 +20,18 @@
  * the new token; the end of the CSK's key period re-REGISTERs with a new CSK. With
  * `serviceAuthorization: 'publish'` (5.6.2.2) the token and CSK go in a PUBLISH to the MCPTT
  * server that follows each REGISTER instead of in the REGISTER body.
+ *
+ * With `xmlProtection` (TS 33.179 9.1, 9.3; A.3-009/010): the token goes encrypted and signed
+ * under the CSK, the CSK I_MESSAGE names us by UID only (E.7), GMK notifications are read
+ * with the group ID decrypted under our CSK, and the SIP identity is an opaque AOR
+ * (`sip:ue-<random>@<domain>`, new per session) that the MCPTT server binds to our MCPTT ID
+ * from the decrypted token: the MCPTT ID never appears in a SIP header either.
  */
 import type { SessionDescriptionHandlerFactory, UserAgent, UserAgentOptions } from 'sip.js';
 
 import type { KeyProfileName, KmsPublicParameters, LocalIdentity, ReplayCache } from '../../keys/index.js';
+import { singleCskLookup } from '../../codec/xml-protect/index.js';
+import { randomBytes as webRandomBytes } from '../../util/webcrypto.js';
 import { createSipUserAgent, type SipUaState, type SipUserAgent } from '../sip/index.js';
 import { SignallingError } from './errors.js';
 import { TypedEmitter, type GroupPullSummary, type SignallingEvents } from './events.js';
@@ -63,8 +71,14 @@ export interface SignallingSessionOptions {
   readonly identity: () => LocalIdentity | undefined;
   readonly tokens: TokenSource;
   readonly store: MediaKeyStore;
-  /** SIP address of record (IMPU); default the MCPTT ID. */
+  /** SIP address of record (IMPU); default the MCPTT ID, or an opaque one under `xmlProtection`. */
   readonly aor?: string;
+  /**
+   * TS 33.179 9.3 protection of sensitive signalling under the CSK (default false): encrypted
+   * and signed token, hidden CSK initiator, encrypted group IDs read, opaque SIP identity.
+   * The MCPTT server must support it (the dev server's `xmlProtection`).
+   */
+  readonly xmlProtection?: boolean;
   readonly displayName?: string;
   /** Public parameters of other KMSs (a caller or GMS of another domain). */
   readonly kmsFor?: (kmsUri: string) => KmsPublicParameters | undefined;
@@ -117,6 +131,8 @@ export interface SignallingSession {
   renewCsk(): Promise<void>;
   /** The CSK of this session (key material, for the 9.3 signalling protection; never log it). */
   csk(): ClientServerKey | undefined;
+  /** The SIP address of record this session registers (opaque under `xmlProtection`). */
+  readonly aor: string | undefined;
   /** The SIP user agent while starting or running, for calls built on top (group calls). */
   sipUserAgent(): SipUserAgent | undefined;
   on<E extends keyof SignallingEvents>(event: E, listener: (...args: SignallingEvents[E]) => void): () => void;
@@ -138,6 +154,7 @@ class SignallingSessionImpl implements SignallingSession {
   #unsubscribe: (() => void)[] = [];
   #periodTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
+  #aor: string | undefined;
 
   constructor(o: SignallingSessionOptions) {
     if (o === null || typeof o !== 'object') throw new TypeError('options must be an object');
@@ -166,12 +183,15 @@ class SignallingSessionImpl implements SignallingSession {
       ...(o.now ? { now: o.now } : {}),
       ...(o.randomBytes ? { randomBytes: o.randomBytes } : {}),
       ...(o.cskMaxMessageAgeMs !== undefined ? { maxMessageAgeMs: o.cskMaxMessageAgeMs } : {}),
+      ...(o.xmlProtection === true ? { xmlProtection: true } : {}),
       onCsk: (info) => this.#events.emit('csk', info),
       onDegraded: (info) => this.#events.emit('authorization-degraded', info),
     });
     this.#groups = new GroupKeyProcessor(this.#ctx, {
       onKey: (info) => this.#events.emit('group-key', info),
       onRefused: (f) => this.#events.emit('group-key-refused', f),
+      // 9.3: a protected group ID is ours to decrypt with our CSK (P0 = our MCPTT ID).
+      ...(o.xmlProtection === true ? { xpkLookup: () => this.#cskLookup() } : {}),
     });
     this.#calls = new PrivateCalls({
       ctx: this.#ctx,
@@ -191,6 +211,16 @@ class SignallingSessionImpl implements SignallingSession {
 
   get state(): SignallingSessionState {
     return this.#state;
+  }
+
+  get aor(): string | undefined {
+    return this.#aor;
+  }
+
+  #cskLookup(): ReturnType<typeof singleCskLookup> {
+    const csk = this.#auth.current();
+    const me = this.#o.identity();
+    return csk === undefined || me === undefined ? () => undefined : singleCskLookup(csk, me.uri);
   }
 
   get registrationState(): SipUaState {
@@ -220,9 +250,10 @@ class SignallingSessionImpl implements SignallingSession {
     try {
       const me = this.#ctx.identity();
       await this.#ctx.open();
+      this.#aor = o.aor ?? (o.xmlProtection === true ? opaqueAor(o.mcpttServerUri, o.randomBytes ?? webRandomBytes) : me.uri);
       const ua = createSipUserAgent({
         server: o.sipServer,
-        aor: o.aor ?? me.uri,
+        aor: this.#aor,
         ...(o.displayName !== undefined ? { displayName: o.displayName } : {}),
         // 'publish': the REGISTER goes without body and the same body goes in a PUBLISH to
         // the MCPTT server, refreshed with the registration and removed (Expires 0) on stop.
@@ -350,6 +381,31 @@ class SignallingSessionImpl implements SignallingSession {
     this.#auth.renew('new-session');
     this.#to('stopped');
   }
+}
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/**
+ * An address of record that says nothing about the user: 80 random bits in base32 at the
+ * SIP domain of the MCPTT server. New per session, so sessions cannot be linked by it.
+ */
+export function opaqueAor(mcpttServerUri: string, random: (n: number) => Uint8Array): string {
+  const m = /^sips?:(?:[^@\s]+@)?([A-Za-z0-9.-]+)(?::\d+)?(?:[;?].*)?$/.exec(mcpttServerUri);
+  if (m === null) throw new TypeError('mcpttServerUri must be a SIP URI with a host');
+  const bytes = random(10).slice(0, 10);
+  if (bytes.length !== 10) throw new RangeError('randomBytes returned too few bytes');
+  let bits = 0;
+  let acc = 0;
+  let out = '';
+  for (const b of bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return `sip:ue-${out}@${m[1]!}`;
 }
 
 /** Creates the session; `start()` registers. */
