@@ -1,0 +1,157 @@
+/**
+ * Runner of the MCPTT KPI benchmarks (TS 22.179 6.15.3: MCPTT access time, mouth-to-ear
+ * latency, late call entry time) through the real dev stack: oidc-provider, the dev KMS,
+ * Kamailio, the dev MCPTT server with its werift media focus and floor arbitrator; the SDK in
+ * Debian chromium, one browser context per user (bench/browser/kpi.ts), all in one browser so
+ * that the pages' `performance.timeOrigin + performance.now()` compare.
+ *
+ * - `kpi.access_time`: Alice's `requestFloor()` called → its promise resolved ('granted');
+ *   between samples she releases and the floor goes idle at Bob's.
+ * - `kpi.mouth_to_ear`: Alice holds the floor; a 1 kHz tone burst (300 ms on, 700 ms off) is
+ *   switched on at her generator; time from the onset detected at her generator's output to
+ *   the onset detected in Bob's received audio (the same detector on both sides, see
+ *   bench/browser/kpi.ts). `.from_switch`: from the gain switch instead.
+ * - `kpi.late_entry`: Alice talks (tone on, floor held); Carol calls `joinGroup()` → the first
+ *   frame her E2EE worker decrypts. `.audible`: → the tone detected in her played audio;
+ *   `.join`: → `joinGroup()` resolved.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { startDevstack, type Devstack } from '../demo/server/devstack.js';
+import type { BenchResult } from './measure.js';
+import type { FloorTiming, JoinTiming, KpiApi } from './browser/kpi.js';
+
+const PAGE = '/bench/browser/kpi.html';
+const GROUP = 'sip:fire-ops@mcptt.example';
+
+export interface KpiOptions {
+  readonly accessSamples?: number;
+  readonly mouthToEarSamples?: number;
+  readonly lateEntrySamples?: number;
+}
+
+function summary(name: string, values: readonly number[]): BenchResult {
+  if (values.length === 0) throw new Error(`${name}: no sample`);
+  const sorted = [...values].sort((a, b) => a - b);
+  const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+  const us = (ms: number): number => Math.round(ms * 1000 * 100) / 100;
+  return { name, runtime: 'chromium-page', median_us: us(q(0.5)), p95_us: us(q(0.95)), n: values.length };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Calls `window.kpi[name](...args)` on a page. */
+function kpi<N extends keyof KpiApi>(page: Page, name: N, ...args: Parameters<KpiApi[N]>): Promise<Awaited<ReturnType<KpiApi[N]>>> {
+  return page.evaluate(([n, a]) => (window as unknown as { kpi: Record<string, (...x: unknown[]) => unknown> }).kpi[n]!(...a), [name, args] as const) as Promise<Awaited<ReturnType<KpiApi[N]>>>;
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs: number, stepMs = 10): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
+
+async function signIn(browser: Browser, origin: string, stack: Devstack, username: string, out: (l: string) => void): Promise<Page> {
+  const user = stack.config.users.find((u) => u.username === username)!;
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  p.on('pageerror', (e) => out(`page error (${username}): ${e.message}`));
+  await p.goto(`${origin}${PAGE}`);
+  void p.evaluate(([c, u]) => (window as unknown as { benchLogin(c: unknown, u: string): Promise<void> }).benchLogin(c, u), [stack.config, username] as const).catch(() => undefined);
+  await p.getByLabel('Username').fill(user.username);
+  await p.getByLabel('Password').fill(user.password);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.waitForURL((u) => u.pathname === PAGE && u.searchParams.has('code'), { timeout: 30_000 });
+  await p.waitForFunction(() => (window as unknown as { kpiReady?: unknown }).kpiReady !== undefined, undefined, { timeout: 30_000 });
+  await p.evaluate(() => (window as unknown as { kpiReady: Promise<void> }).kpiReady);
+  await until(`${username}'s GMK`, () => kpi(p, 'hasGmk', GROUP), 20_000, 50);
+  return p;
+}
+
+export async function runKpi(browser: Browser, origin: string, out: (line: string) => void = () => {}, o: KpiOptions = {}): Promise<BenchResult[]> {
+  const stack = await startDevstack({ webOrigins: [origin], redirectPaths: [PAGE], kmsSecurity: 'on', sip: true });
+  const pages: Page[] = [];
+  try {
+    const [alice, bob, carol] = [await signIn(browser, origin, stack, 'alice', out), await signIn(browser, origin, stack, 'bob', out), await signIn(browser, origin, stack, 'carol', out)];
+    pages.push(alice, bob, carol);
+    const aj = await kpi(alice, 'join', GROUP, 0);
+    const bj = await kpi(bob, 'join', GROUP, 0);
+    out(`  joined: alice ${aj.joinedMs.toFixed(0)} ms, bob ${bj.joinedMs.toFixed(0)} ms`);
+    const idleAtBob = () => until('the floor idle at Bob', async () => !(await kpi(bob, 'floor', GROUP)).talking, 10_000);
+
+    // ---- access time ------------------------------------------------------------------------
+    const access: FloorTiming[] = [];
+    const accessSamples = o.accessSamples ?? 30;
+    for (let i = -2; i < accessSamples; i++) {
+      await idleAtBob();
+      const t = await kpi(alice, 'requestFloor', GROUP);
+      if (t.result !== 'granted') throw new Error(`kpi.access_time: ${t.result}`);
+      if (i >= 0) access.push(t);
+      await kpi(alice, 'releaseFloor', GROUP);
+    }
+    out(`  access: resolved ${access.map((a) => a.resolvedMs.toFixed(1)).join(' ')}`);
+
+    // ---- mouth to ear -----------------------------------------------------------------------
+    await idleAtBob();
+    await kpi(alice, 'requestFloor', GROUP);
+    // Media flows to Bob (his worker decrypts Alice's frames) before the first burst.
+    await until('frames decrypted at Bob', async () => (await kpi(bob, 'stats', GROUP)).framesDecrypted > 25, 15_000, 100);
+    const m2e: number[] = [];
+    const fromSwitch: number[] = [];
+    const m2eSamples = o.mouthToEarSamples ?? 15;
+    for (let i = -2; i < m2eSamples; i++) {
+      await kpi(alice, 'armMouth');
+      await kpi(bob, 'armEar');
+      await sleep(30);
+      const on = await kpi(alice, 'tone', true);
+      const heard = await until('the tone at Bob', () => kpi(bob, 'earSince', on), 3000, 5).catch(() => undefined);
+      const spoken = await kpi(alice, 'mouthSince', on);
+      await sleep(300);
+      await kpi(alice, 'tone', false);
+      await sleep(700);
+      if (heard === undefined || spoken === undefined) {
+        out(`  burst ${i}: ${spoken === undefined ? 'no onset at the generator' : 'not heard at Bob'}`);
+        continue;
+      }
+      if (i < 0) continue;
+      m2e.push(heard - spoken);
+      fromSwitch.push(heard - on);
+    }
+    out(`  mouth-to-ear: ${m2e.map((v) => v.toFixed(1)).join(' ')} (generator switch → its own detector ${fromSwitch.map((v, i) => (v - m2e[i]!).toFixed(1)).join(' ')})`);
+
+    // ---- late entry -------------------------------------------------------------------------
+    await kpi(alice, 'tone', true);
+    await sleep(500);
+    const late: JoinTiming[] = [];
+    const lateSamples = o.lateEntrySamples ?? 10;
+    for (let i = -1; i < lateSamples; i++) {
+      const t = await kpi(carol, 'join', GROUP, 5000);
+      if (i >= 0) late.push(t);
+      out(`  late entry ${i}: joined ${t.joinedMs.toFixed(0)} ms, first decrypted frame ${t.firstDecryptMs?.toFixed(0) ?? '-'} ms, audible ${t.firstSoundMs?.toFixed(0) ?? '-'} ms`);
+      await kpi(carol, 'leave', GROUP);
+      await sleep(500);
+    }
+    await kpi(alice, 'tone', false);
+    await kpi(alice, 'releaseFloor', GROUP);
+
+    const defined = (xs: (number | undefined)[]): number[] => xs.filter((x): x is number => x !== undefined);
+    return [
+      summary('kpi.access_time', access.map((a) => a.resolvedMs)),
+      summary('kpi.access_time.permission', defined(access.map((a) => a.permissionMs))),
+      summary('kpi.mouth_to_ear', m2e),
+      summary('kpi.mouth_to_ear.from_switch', fromSwitch),
+      summary('kpi.late_entry', defined(late.map((l) => l.firstDecryptMs))),
+      summary('kpi.late_entry.audible', defined(late.map((l) => l.firstSoundMs))),
+      summary('kpi.late_entry.join', late.map((l) => l.joinedMs)),
+    ];
+  } finally {
+    for (const p of pages) {
+      await p.evaluate(() => (window as unknown as { kpi?: { disconnect(): Promise<void> } }).kpi?.disconnect()).catch(() => undefined);
+      await p.context().close().catch(() => undefined);
+    }
+    await stack.close();
+  }
+}
