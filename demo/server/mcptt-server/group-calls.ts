@@ -46,6 +46,8 @@ export interface CallerBinding {
   readonly mcpttId: string;
   /** The caller's CSKs by key ID (hex); more than one while a renewal is under way. */
   readonly cskById: (keyIdHex: string) => ReceivedKey | undefined;
+  /** The CSK to protect with now (the latest the member's service authorization brought). */
+  readonly currentCsk: () => ReceivedKey | undefined;
 }
 
 /**
@@ -55,7 +57,10 @@ export interface CallerBinding {
  */
 export interface CallFloor {
   /** A participant joined; `send` delivers bytes on its floor channel. */
-  join(participantId: string, p: { readonly mcpttId: string; readonly cskById: CallerBinding['cskById']; readonly send: (bytes: Uint8Array) => boolean }): void;
+  join(
+    participantId: string,
+    p: { readonly mcpttId: string; readonly cskById: CallerBinding['cskById']; readonly currentCsk: CallerBinding['currentCsk']; readonly send: (bytes: Uint8Array) => boolean },
+  ): void;
   /** Its floor channel opened (messages to it can flow now). */
   channelOpen?(participantId: string): void;
   leave(participantId: string): void;
@@ -213,7 +218,7 @@ export class GroupCalls {
     call.legs.set(leg.id, leg);
     this.#byCallId.set(leg.callId, leg);
     call.focus.add(leg.id, media);
-    call.floor.join(leg.id, { mcpttId: binding.mcpttId, cskById: binding.cskById, send: (b) => media.sendFloorMessage(b) });
+    call.floor.join(leg.id, { mcpttId: binding.mcpttId, cskById: binding.cskById, currentCsk: binding.currentCsk, send: (b) => media.sendFloorMessage(b) });
     media.onFloorMessage((b) => call.floor.receive(leg.id, b));
     media.onFloorChannelOpen(() => call.floor.channelOpen?.(leg.id));
     media.onClosed(() => this.#dropLeg(leg, 'media closed'));

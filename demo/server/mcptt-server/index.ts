@@ -535,6 +535,7 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
         for (const k of [b.csk?.key, b.previousCsk]) if (k !== undefined && bytesToHex(k.keyId) === want) return k;
         return undefined;
       },
+      currentCsk: () => b.csk?.key,
     };
   }
 
