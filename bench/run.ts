@@ -4,7 +4,7 @@
  * the targets and writes bench/results.json as
  * [{ name, runtime: 'node' | 'chromium-worker' | 'chromium-page', median_us, p95_us, n }]
  * ('chromium-page': on a page's main thread, e.g. gmk.login_many).
- * Options: --node-only, --browser-only, --filter <substring>.
+ * Options: --node-only, --browser-only, --filter <substring>; BENCH_PORT: Vite's port (default 5175).
  */
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'vite';
@@ -16,11 +16,15 @@ import { CHROMIUM_ARGS } from '../playwright.config.js';
 import { startDevstack } from '../demo/server/devstack.js';
 import { devLogin } from '../demo/server/dev-login.js';
 import { runLoginMany } from './login-many.js';
+import { runKpi } from './kpi.js';
 
 const args = process.argv.slice(2);
 const filterAt = args.indexOf('--filter');
 const filter = filterAt >= 0 ? args[filterAt + 1] ?? '' : '';
 const selected = (name: string): boolean => name.includes(filter);
+// Several runs may share the machine: each its own Vite port.
+const PORT = Number(process.env['BENCH_PORT'] ?? 5175);
+const ORIGIN = `http://127.0.0.1:${PORT}`;
 
 async function runNode(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
@@ -34,24 +38,29 @@ async function runNode(): Promise<BenchResult[]> {
 }
 
 async function runBrowser(): Promise<BenchResult[]> {
-  const server = await createServer({ configFile: 'vite.config.ts', server: { port: 5175, strictPort: true }, logLevel: 'error' });
+  const server = await createServer({ configFile: 'vite.config.ts', server: { port: PORT, strictPort: true }, logLevel: 'error' });
   await server.listen();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     const results: BenchResult[] = [];
     // The worker cases (skipped when the filter can only mean a page case).
-    if (!filter.startsWith('gmk.login_many')) {
+    if (!filter.startsWith('gmk.login_many') && !filter.startsWith('kpi')) {
       const page = await browser.newPage();
       page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
-      await page.goto('http://127.0.0.1:5175/bench/browser/index.html');
+      await page.goto(`${ORIGIN}/bench/browser/index.html`);
       results.push(...((await page.evaluate(() => (window as unknown as { benchResults: Promise<BenchResult[]> }).benchResults)) as BenchResult[]));
       for (const r of results) process.stdout.write(`chromium-worker ${r.name.padEnd(28)} ${fmt(r.median_us)}\n`);
     }
     if (selected('kms.')) results.push(...(await runProvisioning(browser)));
     if (selected('gmk.login_many')) {
-      const many = await runLoginMany(browser, 'http://127.0.0.1:5175', Number(process.env['BENCH_SAMPLES'] ?? 5), (l) => void process.stdout.write(l + '\n'));
+      const many = await runLoginMany(browser, ORIGIN, Number(process.env['BENCH_SAMPLES'] ?? 5), (l) => void process.stdout.write(l + '\n'));
       for (const r of many) process.stdout.write(`chromium-page   ${r.name.padEnd(28)} ${fmt(r.median_us)}\n`);
       results.push(...many);
+    }
+    if (selected('kpi.')) {
+      const kpi = await runKpi(browser, ORIGIN, (l) => void process.stdout.write(l + '\n'));
+      for (const r of kpi) process.stdout.write(`chromium-page   ${r.name.padEnd(28)} ${fmt(r.median_us)}\n`);
+      results.push(...kpi);
     }
     return results.filter((r) => selected(r.name));
   } finally {
@@ -62,7 +71,7 @@ async function runBrowser(): Promise<BenchResult[]> {
 
 /** kms.provision against the real dev stack, with a token from a real login, in a worker. */
 async function runProvisioning(browser: Awaited<ReturnType<typeof chromium.launch>>): Promise<BenchResult[]> {
-  const origin = 'http://127.0.0.1:5175';
+  const origin = ORIGIN;
   const stack = await startDevstack({ webOrigins: [origin], kmsSecurity: 'on' });
   try {
     const user = stack.config.users[0]!;

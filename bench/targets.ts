@@ -9,6 +9,11 @@ export const TARGETS_US: Readonly<Record<string, number>> = Object.freeze({
   'node:sip.private-call.key-setup': 80_000,
   // Issue 7: a dispatcher in 100 groups logs in with no main-thread task over 50 ms (the total is reported).
   'chromium-page:gmk.login_many.longest_task': 50_000,
+  // Issue 7, TS 22.179 KPIs through the dev stack (bench/kpi.ts): PTT press → granted, tone at
+  // the talker → heard at a listener, joinGroup() → first decrypted frame during a talk burst.
+  'chromium-page:kpi.access_time': 60_000,
+  'chromium-page:kpi.mouth_to_ear': 150_000,
+  'chromium-page:kpi.late_entry': 150_000,
   'chromium-worker:frame.encrypt.80.serial': 15,
   'chromium-worker:frame.decrypt.80.serial': 15,
   'chromium-worker:frame.encrypt.160': 15,
