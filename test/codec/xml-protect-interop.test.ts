@@ -51,7 +51,7 @@ class HmacSha256 extends HmacSha256Trunc128 {
 }
 
 function verifier(): SignedXml {
-  const v = new SignedXml({ publicCert: integrityKey, getCertFromKeyInfo: () => null, idAttribute: 'Id' });
+  const v = new SignedXml({ publicCert: integrityKey, getCertFromKeyInfo: () => null });
   (v.SignatureAlgorithms as Record<string, unknown>)[ALG] = HmacSha256Trunc128;
   return v;
 }
@@ -85,7 +85,6 @@ describe('XML signature interop with xml-crypto (TS 33.179 9.3.5)', () => {
       privateKey: integrityKey,
       signatureAlgorithm: ALG,
       canonicalizationAlgorithm: 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315',
-      idAttribute: 'Id',
       getKeyInfoContent: () => `<KeyName>${Buffer.from(csk.keyId).toString('base64')}</KeyName>`,
     });
     (s.SignatureAlgorithms as Record<string, unknown>)[ALG] = HmacSha256;
