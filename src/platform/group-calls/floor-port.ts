@@ -33,6 +33,8 @@ export interface FloorControl {
   release(): Promise<void>;
   /** A binary message from the data channel. Never throws: refused packets are counted. */
   receive(packet: Uint8Array): void;
+  /** Media of the current talker arrived (restarts T103, the end-of-media timer). */
+  mediaReceived?(): void;
   /** The call ends: back to 'start-stop', pending requests fail, timers stop. */
   stop(): void;
   on<E extends keyof FloorControlEvents>(event: E, listener: (...args: FloorControlEvents[E]) => void): () => void;

@@ -54,6 +54,8 @@ export interface GroupCallDeps {
 const DROPPED = ['droppedNoKey', 'droppedUnknownKey', 'droppedAuth', 'droppedReplay', 'droppedMalformed', 'droppedUnencrypted', 'droppedExpired', 'droppedError'] as const;
 /** How long leave() waits for a Floor Release to be sent before hanging up anyway. */
 const RELEASE_ON_LEAVE_MS = 1000;
+/** How often decrypted frames are checked to tell the participant the talker's media flows (T103). */
+const MEDIA_WATCH_MS = 500;
 
 export class GroupCallImpl implements GroupCall {
   readonly groupId: string;
@@ -80,6 +82,8 @@ export class GroupCallImpl implements GroupCall {
   #done: Promise<void>;
   #resolveDone!: () => void;
   #leaving: Promise<void> | undefined;
+  #mediaWatch: ReturnType<typeof setInterval> | undefined;
+  #lastDecrypted = 0;
 
   constructor(d: GroupCallDeps) {
     this.#d = d;
@@ -242,6 +246,33 @@ export class GroupCallImpl implements GroupCall {
     }
     this.#to('joined');
     this.#floor?.start();
+    this.#watchMedia();
+  }
+
+  /**
+   * TS 24.380 T103: the participant forgets a talker whose media stopped. Media from the talker
+   * = frames our receiver decrypted (the focus forwards only the holder's), read from the E2EE
+   * worker's counters while someone else holds the floor.
+   */
+  #watchMedia(): void {
+    const floor = this.#floor;
+    if (floor?.mediaReceived === undefined) return;
+    let busy = false;
+    this.#mediaWatch = setInterval(() => {
+      const t = floor.status.talker;
+      if (busy || t === undefined || t.self) return;
+      busy = true;
+      const own = this.#ownTracks();
+      this.#d.media
+        .counters()
+        .then((all) => {
+          const decrypted = all.filter((c) => own.has(c.trackId) && c.direction === 'receive').reduce((n, c) => n + c.framesOut, 0);
+          if (decrypted > this.#lastDecrypted && this.#state === 'joined') floor.mediaReceived?.();
+          this.#lastDecrypted = decrypted;
+        })
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    }, MEDIA_WATCH_MS);
   }
 
   async #infoXml(): Promise<string> {
@@ -403,6 +434,7 @@ export class GroupCallImpl implements GroupCall {
     const failed = this.#state === 'joining' && code !== undefined;
     this.#to(failed ? 'failed' : 'ended');
     this.#mute();
+    if (this.#mediaWatch !== undefined) clearInterval(this.#mediaWatch);
     for (const off of this.#floorOff.splice(0)) off();
     this.#floor?.stop();
     this.#offMedia();

@@ -24,6 +24,8 @@ export type { GroupCallDeps } from './group-call.js';
 export { FLOOR_CHANNEL_LABEL, GroupCallSessionDescriptionHandler, GroupCallSessions, groupCallSessionDescriptionHandlerFactory } from './group-call-sdh.js';
 export type { GroupCallSessionInfo } from './group-call-sdh.js';
 export { FLOOR_START_STOP } from './floor-port.js';
+export { srcFloorControl } from './floor-adapter.js';
+export type { FloorChannelCounters, SrcFloorOptions } from './floor-adapter.js';
 export type { FloorControl, FloorControlEvents, FloorControlFactory, FloorControlInit } from './floor-port.js';
 export { checkVolume, rms, webAudioPlayback } from './playback.js';
 export type { CallAudio, CallAudioFactory } from './playback.js';
