@@ -87,13 +87,18 @@ export interface FloorKey {
 // ---------------------------------------------------------------------------------------------
 // keys
 
+/** The kind of key that protects floor control with the arbitrator under `profile`. */
+export function floorKeyKindOf(profile: KeyProfile): FloorKeyKind {
+  return profile.name === 'ts33180' ? 'CSK' : 'GMK';
+}
+
 /**
  * Which key protects floor control under `profile`, checked on the key ID's purpose tag:
  * ts33180 → a CSK (tag 2); ts33179-v13 → a GMK whose tag allows floor control (0 "all",
  * 2 "floor only", 5 "private-call floor"). Anything else → `ERR_FLOOR_WRONG_PURPOSE`.
  */
 export function checkFloorKeyPurpose(profile: KeyProfile, keyId: Uint8Array, kind: FloorKeyKind): void {
-  const want: FloorKeyKind = profile.name === 'ts33180' ? 'CSK' : 'GMK';
+  const want = floorKeyKindOf(profile);
   if (kind !== want) throw new FloorError('ERR_FLOOR_WRONG_PURPOSE', `profile ${profile.name} protects floor control with a ${want}, not a ${kind}`);
   try {
     checkPurpose(profile, keyId, kind, 'floor');
@@ -310,7 +315,7 @@ export function createFloorProtection(options: FloorProtectionOptions): FloorPro
       const mki = srtcp.slice(n - FLOOR_MKI_LENGTH);
       if (profile !== undefined) {
         const p = profile.purposes[purposeTag(mki)];
-        if (p === undefined || !p.uses.includes('floor')) throw new FloorError('ERR_FLOOR_WRONG_PURPOSE', `MKI purpose tag ${purposeTag(mki)} does not allow floor control`);
+        if (p === undefined || !p.uses.includes('floor') || p.kind !== floorKeyKindOf(profile)) throw new FloorError('ERR_FLOOR_WRONG_PURPOSE', `MKI purpose tag ${purposeTag(mki)} does not allow floor control`);
       }
       const fk = options.lookup(mki);
       if (fk === undefined) throw new FloorError('ERR_FLOOR_UNKNOWN_KEY', 'no floor key for this MKI');
