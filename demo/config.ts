@@ -23,6 +23,8 @@ export interface DemoConfig {
   readonly mcpttServer?: string;
   readonly gms?: string;
   readonly groups?: readonly { readonly groupId: string; readonly displayName: string; readonly members: readonly string[] }[];
+  /** The MCPTT server requires TS 33.179 9.3 protection: connect with `xmlProtection: true`. */
+  readonly xmlProtection?: boolean;
 }
 
 const KEY = 'mcptt.demo.devstack';

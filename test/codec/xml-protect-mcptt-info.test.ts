@@ -117,3 +117,17 @@ describe('protected SIP bodies', () => {
     expect(n.body).not.toContain('fire-ops');
   });
 });
+
+describe('the leak finder of the capture tests (test/helpers/clear-text.ts)', () => {
+  it('finds a secret in clear and in base64 at each of the three alignments, and nothing in ciphertext', async () => {
+    const { findLeaks } = await import('../helpers/clear-text.js');
+    const secret = 'alice@mcptt.example';
+    expect(findLeaks(`To: <sip:${secret}>`, [secret])).toHaveLength(1);
+    for (const pad of ['', 'x', 'xy']) {
+      const b64 = Buffer.from(`${pad}${secret}!`).toString('base64');
+      expect(findLeaks(`a=key-mgmt:mikey ${b64}`, [secret]).map((l) => l.form)).toEqual(['base64']);
+    }
+    const prot = await protectMcpttInfo(buildMcpttInfoXml({ accessToken: TOKEN, groupId: GROUP }), csk, ALICE);
+    expect(findLeaks(prot, [TOKEN, GROUP.slice(4)])).toEqual([]);
+  });
+});

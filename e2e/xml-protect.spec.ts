@@ -1,0 +1,109 @@
+/**
+ * TS 33.179 9.1.3.2 / 9.3 in the browser through Kamailio (A.3-009/010, A.10-002): with the
+ * dev MCPTT server at `xmlProtection: 'required'` and the demo connecting with
+ * `xmlProtection: true`, two users sign in, register and receive GMKs by SIP MESSAGE (also
+ * after a rekey), while every SIP WebSocket frame either page sends or receives is free of
+ * MCPTT IDs, group IDs and the access tokens — in clear and as base64 at all three
+ * alignments. The capture is Playwright's view of each page's WebSockets.
+ */
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import { startDevstack, type Devstack } from '../demo/server/devstack.js';
+import { bytesToHex } from '../src/util/bytes.js';
+import { findLeaks } from '../test/helpers/clear-text.js';
+
+const PORT = Number(process.env['PW_PORT'] ?? 5174);
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const FIRE_OPS = 'sip:fire-ops@mcptt.example';
+
+interface Frame {
+  readonly user: string;
+  readonly dir: 'sent' | 'received';
+  readonly url: string;
+  readonly text: string;
+}
+
+/** The demo's sign-in with every WebSocket frame of the page recorded from the first load on. */
+async function signInCapturing(browser: Browser, stack: Devstack, username: string, frames: Frame[]): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('websocket', (ws) => {
+    const url = ws.url();
+    ws.on('framesent', (f) => frames.push({ user: username, dir: 'sent', url, text: typeof f.payload === 'string' ? f.payload : f.payload.toString('utf8') }));
+    ws.on('framereceived', (f) => frames.push({ user: username, dir: 'received', url, text: typeof f.payload === 'string' ? f.payload : f.payload.toString('utf8') }));
+  });
+  await page.goto(`/demo/?devstack=${encodeURIComponent(JSON.stringify(stack.config))}`);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(`${username}-pass`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('#registration')).toHaveText('Registered with the MCPTT service.', { timeout: 30_000 });
+  return page;
+}
+
+const groupKeys = (page: Page): Promise<Record<string, { gmkId: string; status: string }>> =>
+  page.evaluate(() => (window as unknown as { mcpttDemo: { groupKeys(): Record<string, { gmkId: string; status: string }> } }).mcpttDemo.groupKeys());
+
+/** The page's access token, from the OIDC session in sessionStorage (to look for it on the wire). */
+const accessTokenOf = (page: Page): Promise<string | undefined> =>
+  page.evaluate(() => {
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const k = sessionStorage.key(i)!;
+      // oidc-client-ts keeps the user under "<prefix>user:<authority>:<client>".
+      if (!/user:/.test(k)) continue;
+      try {
+        const t = (JSON.parse(sessionStorage.getItem(k)!) as { access_token?: unknown }).access_token;
+        if (typeof t === 'string') return t;
+      } catch {
+        /* not the user entry */
+      }
+    }
+    return undefined;
+  });
+
+test.describe.serial('XML protection of sensitive signalling through Kamailio (TS 33.179 9.3)', () => {
+  let stack: Devstack;
+  let alice: Page;
+  let bob: Page;
+  const frames: Frame[] = [];
+
+  test.beforeAll(async ({ browser }) => {
+    stack = await startDevstack({ webOrigins: [ORIGIN], kmsSecurity: 'on', sip: true, xmlProtection: 'required' });
+    expect(stack.config.xmlProtection).toBe(true);
+    alice = await signInCapturing(browser, stack, 'alice', frames);
+    bob = await signInCapturing(browser, stack, 'bob', frames);
+  });
+
+  test.afterAll(async () => {
+    await alice?.context().close();
+    await bob?.context().close();
+    await stack?.close();
+  });
+
+  test('registration and GMK delivery work, and no MCPTT ID, group ID or token crosses the SIP core in clear', async () => {
+    // Authorized by the server from the encrypted token, under opaque SIP identities.
+    await expect.poll(() => [...stack.mcpttServer!.authorizedUsers()].sort(), { timeout: 20_000 }).toEqual(['sip:alice@mcptt.example', 'sip:bob@mcptt.example']);
+    expect(stack.mcpttServer!.aorOf('sip:alice@mcptt.example')).toMatch(/^sip:ue-[a-z2-7]{16}@mcptt\.example$/);
+    // A rekey is delivered by SIP MESSAGE only (no pull): both hold the new GMK.
+    await stack.mcpttServer!.rekey(FIRE_OPS);
+    const gmkId = bytesToHex(stack.mcpttServer!.currentGmkId(FIRE_OPS)!);
+    for (const p of [alice, bob]) await expect.poll(async () => (await groupKeys(p))[FIRE_OPS]?.gmkId, { timeout: 20_000 }).toBe(gmkId);
+    const delivered = stack.mcpttServer!.sent().filter((r) => r.groupId === FIRE_OPS && r.status === 200);
+    expect(new Set(delivered.map((r) => r.to))).toEqual(new Set(['sip:alice@mcptt.example', 'sip:bob@mcptt.example']));
+    expect(stack.mcpttServer!.refusals()).toEqual([]);
+
+    // Every frame of every WebSocket of both pages (the SIP one, and anything else).
+    const text = frames.map((f) => f.text).join('\n');
+    const sip = frames.filter((f) => f.url.startsWith(stack.config.sip!.replace(/\/$/, '')));
+    // The capture really holds the traffic: REGISTERs out, protected GMK MESSAGEs in.
+    expect(sip.some((f) => f.dir === 'sent' && f.text.startsWith('REGISTER '))).toBe(true);
+    expect(sip.filter((f) => f.dir === 'received' && f.text.startsWith('MESSAGE ') && f.text.includes('xenc:EncryptedData')).length).toBeGreaterThanOrEqual(2);
+    const tokens = [await accessTokenOf(alice), await accessTokenOf(bob)];
+    expect(tokens.every((t) => typeof t === 'string' && t.length > 20)).toBe(true);
+    const secrets = [
+      ...stack.config.users.map((u) => u.mcpttId.replace(/^sip:/, '')),
+      ...(stack.config.groups ?? []).map((g) => g.groupId.replace(/^sip:/, '')),
+      ...(tokens as string[]),
+    ];
+    expect(findLeaks(text, secrets)).toEqual([]);
+  });
+});
