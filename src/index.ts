@@ -51,5 +51,5 @@ export type {
 } from './platform/signalling/index.js';
 export { createE2eeManager, detectE2eeMode } from './platform/media/index.js';
 export type { E2eeManager, E2eeManagerOptions, E2eeMode } from './platform/media/index.js';
-export { McpttError, CryptoError, MikeyError, KmsError, AuthError, StoreError, SipError, MediaError, XmlProtectError, isMcpttError } from './errors.js';
-export type { McpttErrorCode, CryptoErrorCode, MikeyErrorCode, KmsErrorCode, AuthErrorCode, StoreErrorCode, SipErrorCode, MediaErrorCode, XmlProtectErrorCode, McpttErrorOptions, KmsServerError } from './errors.js';
+export { McpttError, CryptoError, MikeyError, KmsError, AuthError, StoreError, SipError, MediaError, XmlProtectError, FloorError, isMcpttError } from './errors.js';
+export type { McpttErrorCode, CryptoErrorCode, MikeyErrorCode, KmsErrorCode, AuthErrorCode, StoreErrorCode, SipErrorCode, MediaErrorCode, XmlProtectErrorCode, FloorErrorCode, McpttErrorOptions, KmsServerError } from './errors.js';
