@@ -31,7 +31,7 @@ export function findLeaks(text: string, secrets: readonly string[]): Leak[] {
     const i = text.indexOf(secret);
     if (i >= 0) leaks.push({ secret, form: 'text', index: i });
     for (const f of base64Fragments(secret)) {
-      for (const v of [f, f.replace(/\+/g, '-').replace(/\//g, '_')]) {
+      for (const v of new Set([f, f.replace(/\+/g, '-').replace(/\//g, '_')])) {
         const j = text.indexOf(v);
         if (j >= 0) leaks.push({ secret, form: 'base64', index: j });
       }
