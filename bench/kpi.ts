@@ -18,7 +18,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { startDevstack, type Devstack } from '../demo/server/devstack.js';
 import type { BenchResult } from './measure.js';
-import type { FloorTiming, JoinTiming, KpiApi } from './browser/kpi.js';
+import type { FloorTiming, JoinTiming, KpiApi, KpiPageOptions } from './browser/kpi.js';
 
 const PAGE = '/bench/browser/kpi.html';
 const GROUP = 'sip:fire-ops@mcptt.example';
@@ -37,10 +37,16 @@ function summary(name: string, values: readonly number[]): BenchResult {
   return { name, runtime: 'chromium-page', median_us: us(q(0.5)), p95_us: us(q(0.95)), n: values.length };
 }
 
+const timeline = (t: JoinTiming): string =>
+  Object.entries(t.timeline)
+    .sort((x, y) => x[1] - y[1])
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ');
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Calls `window.kpi[name](...args)` on a page. */
-function kpi<N extends keyof KpiApi>(page: Page, name: N, ...args: Parameters<KpiApi[N]>): Promise<Awaited<ReturnType<KpiApi[N]>>> {
+export function kpi<N extends keyof KpiApi>(page: Page, name: N, ...args: Parameters<KpiApi[N]>): Promise<Awaited<ReturnType<KpiApi[N]>>> {
   return page.evaluate(([n, a]) => (window as unknown as { kpi: Record<string, (...x: unknown[]) => unknown> }).kpi[n]!(...a), [name, args] as const) as Promise<Awaited<ReturnType<KpiApi[N]>>>;
 }
 
@@ -54,13 +60,15 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false>, t
   }
 }
 
-async function signIn(browser: Browser, origin: string, stack: Devstack, username: string, out: (l: string) => void): Promise<Page> {
+export async function signIn(browser: Browser, origin: string, stack: Devstack, username: string, out: (l: string) => void, options: KpiPageOptions = {}): Promise<Page> {
   const user = stack.config.users.find((u) => u.username === username)!;
   const context = await browser.newContext();
   const p = await context.newPage();
   p.on('pageerror', (e) => out(`page error (${username}): ${e.message}`));
   await p.goto(`${origin}${PAGE}`);
-  void p.evaluate(([c, u]) => (window as unknown as { benchLogin(c: unknown, u: string): Promise<void> }).benchLogin(c, u), [stack.config, username] as const).catch(() => undefined);
+  void p
+    .evaluate(([c, u, o]) => (window as unknown as { benchLogin(c: unknown, u: string, o: unknown): Promise<void> }).benchLogin(c, u, o), [stack.config, username, options] as const)
+    .catch(() => undefined);
   await p.getByLabel('Username').fill(user.username);
   await p.getByLabel('Password').fill(user.password);
   await p.getByRole('button', { name: 'Sign in' }).click();
@@ -79,7 +87,7 @@ export async function runKpi(browser: Browser, origin: string, out: (line: strin
     pages.push(alice, bob, carol);
     const aj = await kpi(alice, 'join', GROUP, 0);
     const bj = await kpi(bob, 'join', GROUP, 0);
-    out(`  joined: alice ${aj.joinedMs.toFixed(0)} ms, bob ${bj.joinedMs.toFixed(0)} ms`);
+    out(`  joined: alice ${aj.joinedMs.toFixed(0)} ms, bob ${bj.joinedMs.toFixed(0)} ms ${timeline(bj)}`);
     const idleAtBob = () => until('the floor idle at Bob', async () => !(await kpi(bob, 'floor', GROUP)).talking, 10_000);
 
     // ---- access time ------------------------------------------------------------------------
@@ -130,7 +138,7 @@ export async function runKpi(browser: Browser, origin: string, out: (line: strin
     for (let i = -1; i < lateSamples; i++) {
       const t = await kpi(carol, 'join', GROUP, 5000);
       if (i >= 0) late.push(t);
-      out(`  late entry ${i}: joined ${t.joinedMs.toFixed(0)} ms, first decrypted frame ${t.firstDecryptMs?.toFixed(0) ?? '-'} ms, audible ${t.firstSoundMs?.toFixed(0) ?? '-'} ms`);
+      out(`  late entry ${i}: joined ${t.joinedMs.toFixed(0)} ms, first decrypted frame ${t.firstDecryptMs?.toFixed(0) ?? '-'} ms, audible ${t.firstSoundMs?.toFixed(0) ?? '-'} ms; ${timeline(t)}`);
       await kpi(carol, 'leave', GROUP);
       await sleep(500);
     }

@@ -149,6 +149,34 @@ navigator.mediaDevices.getUserMedia = async (c?: MediaStreamConstraints): Promis
   return new MediaStream(g.stream.getAudioTracks().map((t) => t.clone()));
 };
 
+// ---- where a join's time goes: the peer connection's milestones ----------------------------
+
+/** Milestones of the peer connections this page creates (wall times), newest connection last. */
+const pcTimelines: { readonly created: number; readonly marks: Record<string, number> }[] = [];
+{
+  const Original = window.RTCPeerConnection;
+  class TimedPeerConnection extends Original {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      const marks: Record<string, number> = {};
+      pcTimelines.push({ created: wall(), marks });
+      const mark = (name: string): void => void (marks[name] ??= wall());
+      this.addEventListener('icegatheringstatechange', () => mark(`gathering-${this.iceGatheringState}`));
+      this.addEventListener('iceconnectionstatechange', () => mark(`ice-${this.iceConnectionState}`));
+      this.addEventListener('connectionstatechange', () => mark(`dtls-${this.connectionState}`));
+      this.addEventListener('signalingstatechange', () => mark(`signaling-${this.signalingState}`));
+      this.addEventListener('datachannel', () => mark('datachannel'));
+      this.addEventListener('icecandidate', (e) => mark(e.candidate === null ? 'candidates-done' : 'first-candidate'));
+      const sctp = (): void => {
+        const t = this.sctp;
+        if (t !== null) t.addEventListener('statechange', () => mark(`sctp-${t.state}`));
+      };
+      this.addEventListener('connectionstatechange', sctp, { once: true });
+    }
+  }
+  window.RTCPeerConnection = TimedPeerConnection;
+}
+
 // ---- the call's playback, with the ear detector on its received tracks ----------------------
 
 let earCtx: AudioContext | undefined;
@@ -218,6 +246,8 @@ export interface JoinTiming {
   /** joinGroup() called → the tone detected in the played audio (ms). */
   readonly firstSoundMs: number | undefined;
   readonly mki: string | undefined;
+  /** Peer connection milestones, ms after joinGroup() was called. */
+  readonly timeline: Record<string, number>;
 }
 
 /** `window.kpi`, what the runner drives. */
@@ -241,7 +271,13 @@ export interface KpiApi {
   disconnect(): Promise<void>;
 }
 
-async function start(config: Config): Promise<void> {
+/** Page options the runner may set (the SDK's defaults otherwise). */
+export interface KpiPageOptions {
+  /** sip.js: longest wait for ICE gathering before the offer goes out (default: until complete, 5 s at most). */
+  readonly iceGatheringTimeoutMs?: number;
+}
+
+async function start(config: Config, options: KpiPageOptions): Promise<void> {
   const client = clientFor(config);
   const gmk = new Set<string>();
   client.on('group-key', (k) => void gmk.add(k.groupId));
@@ -254,6 +290,7 @@ async function start(config: Config): Promise<void> {
     gmsUris: [config.serverIdentities.gms],
     gmsUrl: config.gms,
     groupCalls: { audio: listeningPlayback() },
+    ...(options.iceGatheringTimeoutMs !== undefined ? { sessionDescriptionHandlerFactoryOptions: { iceGatheringTimeout: options.iceGatheringTimeoutMs } } : {}),
   });
   client.media()?.on('encrypting', (e) => {
     if (e.direction === 'receive') firstDecrypts.push({ at: wall(), mki: e.mki });
@@ -281,7 +318,13 @@ async function start(config: Config): Promise<void> {
         decrypt ??= firstDecrypts.find((d) => d.at >= startedAt);
         sound ??= ear.since(startedAt);
       }
-      return { startedAt, joinedMs, firstDecryptMs: decrypt && decrypt.at - startedAt, firstSoundMs: sound && sound - startedAt, mki: decrypt?.mki };
+      const pc = pcTimelines.filter((t) => t.created >= startedAt).at(-1);
+      const timeline: Record<string, number> = {};
+      if (pc !== undefined) {
+        timeline['pc-created'] = pc.created - startedAt;
+        for (const [k, v] of Object.entries(pc.marks)) timeline[k] = v - startedAt;
+      }
+      return { startedAt, joinedMs, firstDecryptMs: decrypt && decrypt.at - startedAt, firstSoundMs: sound && sound - startedAt, mki: decrypt?.mki, timeline };
     },
     async leave(groupId: string): Promise<void> {
       await calls.get(groupId)?.leave();
@@ -333,16 +376,16 @@ async function start(config: Config): Promise<void> {
   status('ready');
 }
 
-const w = window as unknown as { benchLogin(config: Config, username: string): Promise<void>; kpiReady?: Promise<void> };
-w.benchLogin = async (config, username) => {
-  sessionStorage.setItem(KEY, JSON.stringify({ config, username }));
+const w = window as unknown as { benchLogin(config: Config, username: string, options?: KpiPageOptions): Promise<void>; kpiReady?: Promise<void> };
+w.benchLogin = async (config, username, options = {}) => {
+  sessionStorage.setItem(KEY, JSON.stringify({ config, username, options }));
   await clientFor(config).login('redirect');
 };
 const url = new URL(location.href);
 const saved = sessionStorage.getItem(KEY);
 if (saved !== null && url.searchParams.has('code')) {
-  const { config } = JSON.parse(saved) as { config: Config };
+  const { config, options } = JSON.parse(saved) as { config: Config; options?: KpiPageOptions };
   status('signing in');
-  w.kpiReady = start(config);
+  w.kpiReady = start(config, options ?? {});
   w.kpiReady.catch((e: unknown) => status(`failed: ${e instanceof Error ? e.message : String(e)}`));
 }
