@@ -20,6 +20,7 @@ import type { BenchCase } from './measure.js';
 import { disposeGmsBench, gmsCases } from './gms-cases.js';
 import { disposeSipBench, sipCases } from './sip-cases.js';
 import { mediaCases } from './media-cases.js';
+import { xmlProtectCases } from './xml-protect-cases.js';
 
 // Fixed, non-secret benchmark material (never used outside benchmarks).
 const Z_S = hexToBytes('1b2e6d0c5f4a39281716a5b4c3d2e1f0');
@@ -178,7 +179,7 @@ export function mikeyCases(): BenchCase[] {
 }
 
 export function allCases(): BenchCase[] {
-  return [...cryptoCases(), ...mikeyCases(), ...mediaCases(), ...gmsCases(), ...sipCases()];
+  return [...cryptoCases(), ...mikeyCases(), ...xmlProtectCases(), ...mediaCases(), ...gmsCases(), ...sipCases()];
 }
 
 /** Stops the servers that Node-only cases started. */

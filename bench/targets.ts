@@ -18,6 +18,9 @@ export const TARGETS_US: Readonly<Record<string, number>> = Object.freeze({
   'chromium-worker:frame.decrypt.80.serial': 15,
   'chromium-worker:frame.encrypt.160': 15,
   'chromium-worker:frame.decrypt.160': 15,
+  // Issue 8: a registration's mcpttinfo protected / read back under the CSK (TS 33.179 9.3).
+  'chromium-worker:xml.protect': 1_000,
+  'chromium-worker:xml.unprotect': 1_000,
   'node:sakke.decapsulate': 20_000,
   'node:sakke.encapsulate': 30_000,
   'node:eccsi.verify': 5_000,
