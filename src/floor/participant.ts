@@ -283,7 +283,9 @@ export function createFloorParticipant(options: FloorParticipantOptions): FloorP
         return;
       case 'floor-queue-position-info':
         if (state === 'pending-request' || state === 'queued') {
-          queuePosition = m.queueInfo?.position;
+          // 8.2.3.5: 254 = not queued, 255 = queued at a position the server does not disclose.
+          const pos = m.queueInfo?.position;
+          queuePosition = pos === undefined || pos >= 254 ? undefined : pos;
           t104.stop();
           if (state === 'pending-request') {
             go('queued');

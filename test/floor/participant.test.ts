@@ -235,3 +235,16 @@ describe('floor participant', () => {
     );
   });
 });
+
+describe('floor participant queue position', () => {
+  it('254 (not queued) and 255 (not disclosed) show no position', async () => {
+    const { p } = setup();
+    p.start();
+    const r = p.request();
+    p.receive({ type: 'floor-queue-position-info', queueInfo: { position: 255, priority: 0 } });
+    expect(await r).toBe('queued');
+    expect(p.status).toMatchObject({ state: 'queued', queuePosition: undefined });
+    p.receive({ type: 'floor-queue-position-info', queueInfo: { position: 3, priority: 0 } });
+    expect(p.status.queuePosition).toBe(3);
+  });
+});
