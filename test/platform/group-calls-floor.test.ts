@@ -56,7 +56,7 @@ describe('floor control over the data channel (src/floor)', () => {
     const key = csk('2a000002', 9);
     const server = await serverEnd([key]);
     const floor = srcFloorControl()({ send: () => undefined, csk: () => key, mcpttId: ALICE });
-    const counters = (floor as unknown as { counters: { received: number; refused: number } }).counters;
+    const stats = (): { received: number; refused: number } => (floor as unknown as { stats(): { received: number; refused: number } }).stats();
     floor.start();
     const taken = await server.seal({ type: 'floor-taken', grantedPartyId: 'sip:bob@mcptt.example' });
     const bad = taken.slice();
@@ -64,12 +64,12 @@ describe('floor control over the data channel (src/floor)', () => {
     floor.receive(bad);
     floor.receive(encodeMbcp(newFloorSsrc('server'), { type: 'floor-idle' })); // plain MBCP
     floor.receive(new Uint8Array([1, 2, 3]));
-    await until(() => counters.refused === 3, 'refused');
+    await until(() => stats().refused === 3, 'refused');
     expect(floor.status.talker).toBeUndefined();
     floor.receive(taken);
     floor.receive(taken); // replay
-    await until(() => counters.refused === 4, 'replay refused');
-    expect(counters.received).toBe(1);
+    await until(() => stats().refused === 4, 'replay refused');
+    expect(stats().received).toBe(1);
     expect(floor.status.talker).toEqual({ mcpttId: 'sip:bob@mcptt.example', self: false, emergency: false });
     floor.stop();
   });

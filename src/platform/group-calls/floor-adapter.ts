@@ -6,16 +6,25 @@
  *   participant.send(message) ─► encodeMbcp(our SSRC) ─► protect (CSK) ─► data channel
  *   data channel ─► unprotect (MKI → CSK) ─► decodeMbcp ─► participant.receive(message)
  *
- * Sending is serialized (one chain) so packets leave in the order the participant made them
- * and SRTCP indices grow with them. The floor key is derived from the CSK when first needed
- * and again after a CSK renewal (keys of the previous CSK still open late packets). A packet
- * that fails to unprotect or decode is counted and dropped, never thrown into the page.
- * Without a CSK (only when the deployment allows it) packets are plain MBCP.
+ * src/floor's channel keeps sends and receives in order and counts refused packets (by code)
+ * without throwing into the page. This adapter adds the keys: the floor key is derived from
+ * the CSK when first needed and again after a CSK renewal (the keys of the two CSKs before it
+ * still open late packets). Without a CSK (only when the deployment allows it) packets are
+ * plain MBCP.
  */
-import { decodeMbcp, encodeMbcp } from '../../codec/mbcp/index.js';
-import { createFloorParticipant, type FloorParticipantConfig } from '../../floor/participant.js';
-import { createFloorProtection, deriveFloorKey, newFloorSsrc, type FloorKey, type FloorProtection } from '../../floor/protection.js';
-import type { FloorTimers } from '../../floor/events.js';
+import {
+  createFloorChannel,
+  createFloorParticipant,
+  createFloorProtection,
+  deriveFloorKey,
+  newFloorSsrc,
+  type FloorChannelStats,
+  type FloorKey,
+  type FloorParticipant,
+  type FloorParticipantConfig,
+  type FloorProtection,
+  type FloorTimers,
+} from '../../floor/index.js';
 import type { KeyProfileName } from '../../keys/index.js';
 import { bytesToHex } from '../../util/bytes.js';
 import type { ClientServerKey } from '../signalling/index.js';
@@ -28,14 +37,6 @@ export interface SrcFloorOptions {
   /** Our normal Floor Priority (0–255). */
   readonly priority?: number;
   readonly randomBytes?: (n: number) => Uint8Array;
-}
-
-/** Packets refused on the way in, by reason (for diagnostics; nothing else reads them). */
-export interface FloorChannelCounters {
-  sent: number;
-  received: number;
-  refused: number;
-  sendFailed: number;
 }
 
 /** The floor keys derived from the CSKs seen (the current one and up to two before it). */
@@ -81,79 +82,54 @@ class FloorKeys {
 
 /** The FloorControlFactory of src/floor. */
 export function srcFloorControl(options: SrcFloorOptions = {}): FloorControlFactory {
-  return (init: FloorControlInit): FloorControl & { readonly counters: FloorChannelCounters } => {
-    const ssrc = newFloorSsrc('client', options.randomBytes);
-    const counters: FloorChannelCounters = { sent: 0, received: 0, refused: 0, sendFailed: 0 };
+  return (init: FloorControlInit): FloorControl & { stats(): FloorChannelStats } => {
     const keys = init.csk === undefined ? undefined : new FloorKeys(init.csk, options.profile);
-    const protection: FloorProtection | undefined =
-      keys === undefined ? undefined : createFloorProtection({ role: 'client', sendKey: keys.sendKey, lookup: keys.lookup, ...(options.profile ? { profile: options.profile } : {}) });
-    let chain: Promise<void> = Promise.resolve();
-    let inChain: Promise<void> = Promise.resolve();
-    let stopped = false;
-
-    const participant = createFloorParticipant({
-      send: (message) => {
-        chain = chain
-          .then(async () => {
-            if (stopped) return;
-            const plain = encodeMbcp(ssrc, message);
-            let out = plain;
-            if (protection !== undefined) {
-              await keys!.ensure();
-              out = await protection.protect(plain);
-            }
-            init.send(out);
-            counters.sent++;
-          })
-          .catch(() => {
-            // No key or a closed channel: the participant's timers retry or time out.
-            counters.sendFailed++;
-          });
-      },
+    let protection: FloorProtection | undefined;
+    if (keys !== undefined) {
+      const inner = createFloorProtection({ role: 'client', sendKey: keys.sendKey, lookup: keys.lookup, ...(options.profile ? { profile: options.profile } : {}) });
+      // The floor key is derived (async) from the current CSK before each packet: after a
+      // renewal the new CSK protects what we send, and the server's answers under it open.
+      protection = {
+        protect: async (rtcp) => (await keys.ensure(), inner.protect(rtcp)),
+        unprotect: async (srtcp) => (await keys.ensure(), inner.unprotect(srtcp)),
+      };
+    }
+    let participant: FloorParticipant | undefined;
+    const channel = createFloorChannel({
+      role: 'client',
+      send: init.send,
+      onMessage: (message) => participant?.receive(message),
+      ...(protection !== undefined ? { protection } : {}),
+      ...(options.randomBytes ? { ssrc: newFloorSsrc('client', options.randomBytes) } : {}),
+    });
+    participant = createFloorParticipant({
+      // The channel counts what it could not send; the participant's timers retry or time out.
+      send: (message) => void channel.send(message),
       ...(options.timers ? { timers: options.timers } : {}),
       ...(options.config ? { config: options.config } : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
       userId: init.mcpttId,
     });
-
-    const receive = (packet: Uint8Array): void => {
-      // In order, like sending: a Floor Idle must not overtake the Floor Taken before it.
-      inChain = inChain
-        .then(async () => {
-          if (stopped) return;
-          let rtcp = packet;
-          if (protection !== undefined) {
-            await keys!.ensure();
-            rtcp = (await protection.unprotect(packet)).rtcp;
-          }
-          const { message } = decodeMbcp(rtcp);
-          counters.received++;
-          participant.receive(message);
-        })
-        .catch(() => {
-          counters.refused++;
-        });
-    };
-
+    const p = participant;
     return {
-      counters,
+      stats: () => channel.stats(),
       get status() {
-        return participant.status;
+        return p.status;
       },
       start: () => {
         // Derive the floor key now, so the first request does not wait for it.
         void keys?.ensure().catch(() => undefined);
-        participant.start();
+        p.start();
       },
-      request: (o) => participant.request(o),
-      release: async () => participant.release(),
-      receive,
-      mediaReceived: () => participant.mediaReceived(),
+      request: (o) => p.request(o),
+      release: async () => p.release(),
+      receive: (packet) => void channel.receive(packet),
+      mediaReceived: () => p.mediaReceived(),
       stop: () => {
-        participant.stop();
-        stopped = true;
+        p.stop();
+        channel.close();
       },
-      on: (event, listener) => participant.on(event, listener),
+      on: (event, listener) => p.on(event, listener),
     };
   };
 }

@@ -25,7 +25,7 @@ export { FLOOR_CHANNEL_LABEL, GroupCallSessionDescriptionHandler, GroupCallSessi
 export type { GroupCallSessionInfo } from './group-call-sdh.js';
 export { FLOOR_START_STOP } from './floor-port.js';
 export { srcFloorControl } from './floor-adapter.js';
-export type { FloorChannelCounters, SrcFloorOptions } from './floor-adapter.js';
+export type { SrcFloorOptions } from './floor-adapter.js';
 export type { FloorControl, FloorControlEvents, FloorControlFactory, FloorControlInit } from './floor-port.js';
 export { checkVolume, rms, webAudioPlayback } from './playback.js';
 export type { CallAudio, CallAudioFactory } from './playback.js';
