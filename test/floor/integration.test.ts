@@ -13,6 +13,7 @@ import {
   deriveFloorKey,
   encodeMbcp,
   FloorError,
+  importFloorKey,
   type FloorArbitratorOptions,
   type FloorChannel,
   type FloorKey,
@@ -223,7 +224,7 @@ describe('floor control, three members and the arbitrator, protected', () => {
     expect(await serverSide.bob.receive(await p2.protect(req))).toBe(false);
     // a key whose purpose tag is not a CSK's: refused at derivation, and its packets by MKI
     await expect(deriveFloorKey({ kind: 'CSK', keyId: hexToBytes('0a000001'), tgk: new Uint8Array(16), rand: new Uint8Array(16) })).rejects.toMatchObject({ code: 'ERR_FLOOR_WRONG_PURPOSE' });
-    const gmkLike = await (await import('../../src/floor/protection.js')).importFloorKey({ keyId: hexToBytes('0a000001'), sessionKey: new Uint8Array(16), sessionSalt: new Uint8Array(12) });
+    const gmkLike = await importFloorKey({ keyId: hexToBytes('0a000001'), sessionKey: new Uint8Array(16), sessionSalt: new Uint8Array(12) });
     const p3 = createFloorProtection({ role: 'client', sendKey: () => gmkLike, lookup: () => undefined });
     expect(await serverSide.bob.receive(await p3.protect(req))).toBe(false);
     // plain MBCP
@@ -250,5 +251,34 @@ describe('floor control, three members and the arbitrator, protected', () => {
     await carolServer.send({ type: 'floor-granted', duration: 30 });
     expect(await clientSide.bob.receive(toCarol[0])).toBe(false);
     expect(members.bob.state).toBe('has-no-permission');
+  });
+});
+
+describe('floor control under profile ts33179-v13 (a floor-only GMK shared by the group)', () => {
+  it('members and arbitrator share the GMK-derived floor key; a CSK-tagged MKI is refused', async () => {
+    const gmk = { kind: 'GMK' as const, profile: 'ts33179-v13' as const, keyId: hexToBytes('2b000001'), tgk: new Uint8Array(16).fill(0x42), rand: new Uint8Array(16).fill(0x43) };
+    const floorKey = await deriveFloorKey(gmk);
+    const lookup = (mki: Uint8Array) => (bytesToHex(mki) === '2b000001' ? floorKey : undefined);
+    const clock = manualClock();
+    const pending = new Set<Promise<unknown>>();
+    const track = (p: Promise<unknown>) => (pending.add(p), void p.finally(() => pending.delete(p)));
+    let server!: FloorChannel;
+    let client!: FloorChannel;
+    const arb = createFloorArbitrator({ send: (_id, m) => track(server.send(m)), timers: clock.timers });
+    const alice = createFloorParticipant({ send: (m) => track(client.send(m)), timers: clock.timers });
+    server = createFloorChannel({ role: 'server', send: (b) => track(client.receive(b)), onMessage: (m) => arb.receive('alice', m), protection: createFloorProtection({ role: 'server', sendKey: () => floorKey, lookup, profile: 'ts33179-v13' }) });
+    client = createFloorChannel({ role: 'client', send: (b) => track(server.receive(b)), onMessage: (m) => alice.receive(m), protection: createFloorProtection({ role: 'client', sendKey: () => floorKey, lookup, profile: 'ts33179-v13' }) });
+    alice.start();
+    arb.join('alice', { userId: 'sip:alice@fire.example', priority: 5 });
+    const r = alice.request();
+    for (let i = 0; i < 50 && pending.size > 0; i++) await Promise.all([...pending]);
+    expect(await r).toBe('granted');
+    expect(arb.holder()).toBe('alice');
+
+    const cskTagged = await importFloorKey({ keyId: hexToBytes('6a000001'), sessionKey: new Uint8Array(16), sessionSalt: new Uint8Array(12) });
+    const p = createFloorProtection({ role: 'client', sendKey: () => cskTagged, lookup: () => undefined });
+    expect(await server.receive(await p.protect(encodeMbcp(0x00000001, { type: 'floor-release' })))).toBe(false);
+    expect(server.stats().refusedByCode).toEqual({ ERR_FLOOR_WRONG_PURPOSE: 1 });
+    expect(arb.holder()).toBe('alice');
   });
 });
