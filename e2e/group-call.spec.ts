@@ -64,8 +64,11 @@ test.describe.serial('group call through Kamailio and the dev MCPTT server', () 
     for (const p of [alice, bob]) {
       await expect.poll(() => p.evaluate(() => typeof (window as unknown as { mcpttDemo?: { joinGroup?: unknown } }).mcpttDemo?.joinGroup), { timeout: 10_000 }).toBe('function');
     }
+    const t0 = Date.now();
     expect(await call<string>(alice, 'joinGroup', FIRE)).toBe('joined');
+    const t1 = Date.now();
     expect(await call<string>(bob, 'joinGroup', FIRE)).toBe('joined');
+    console.log(`group call join (INVITE → 200 → floor channel open): alice ${t1 - t0} ms, bob ${Date.now() - t1} ms`);
     for (const p of [alice, bob]) expect(await floorOf(p)).toMatchObject({ call: 'joined', state: 'has-no-permission', talker: undefined });
     await expect.poll(async () => stack.mcpttServer!.groupCalls().find((c) => c.groupId === FIRE)?.participants, { timeout: 10_000 }).toBe(2);
   });
