@@ -173,6 +173,17 @@ describe('joining a group call', () => {
     expect(s.groups.calls()).toEqual([]);
   });
 
+  it('the server hanging up before the floor channel opens fails the join at once', async () => {
+    const s = await setup({ channelTimeoutMs: 60_000 });
+    s.ua.autoOpen = false;
+    const p = s.groups.join(GROUP);
+    await until(() => s.ua.invites.length === 1 && s.groups.calls()[0]?.id !== '', 'INVITE answered');
+    await settle(5);
+    s.ua.invites[0]!.end(); // BYE from the server
+    expect(await codeOf(p)).toBe('ERR_GROUP_CALL_ENDED');
+    expect(s.groups.calls()).toEqual([]);
+  });
+
   it('one call per group: joining again returns the same call; other groups get their own', async () => {
     const s = await setup();
     const [a, b, c] = await Promise.all([s.groups.join(GROUP), s.groups.join(GROUP), s.groups.join(EMS, { muted: true })]);

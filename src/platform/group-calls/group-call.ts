@@ -223,7 +223,10 @@ export class GroupCallImpl implements GroupCall {
       throw new SignallingError('ERR_GROUP_CALL_ENDED', 'left while joining');
     }
     try {
-      await withTimeout(this.#channelReady, d.channelTimeoutMs);
+      // The server may hang up meanwhile: then stop waiting for the channel at once.
+      const gone = this.#done.then(() => Promise.reject(new SignallingError('ERR_GROUP_CALL_ENDED', 'the call ended while joining')));
+      gone.catch(() => undefined);
+      await Promise.race([withTimeout(this.#channelReady, d.channelTimeoutMs), gone]);
     } catch (e) {
       const err = this.#is('joining') ? setupError(e) : new SignallingError('ERR_GROUP_CALL_ENDED', 'the call ended while joining', { cause: e });
       // Finish first: our own BYE must not read as the server ending the call.
