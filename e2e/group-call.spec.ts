@@ -34,6 +34,7 @@ interface CallStats {
   sendMki: string | undefined;
   receiveMki: string | undefined;
   outputLevel: number;
+  inputLevel: number;
 }
 
 const call = <T>(page: Page, name: string, ...args: unknown[]): Promise<T> =>
@@ -71,6 +72,11 @@ test.describe.serial('group call through Kamailio and the dev MCPTT server', () 
     console.log(`group call join (INVITE → 200 → floor channel open): alice ${t1 - t0} ms, bob ${Date.now() - t1} ms`);
     for (const p of [alice, bob]) expect(await floorOf(p)).toMatchObject({ call: 'joined', state: 'has-no-permission', talker: undefined });
     await expect.poll(async () => stack.mcpttServer!.groupCalls().find((c) => c.groupId === FIRE)?.participants, { timeout: 10_000 }).toBe(2);
+    // The GMK from the pull reached the E2EE manager: the muted sender's (silent) frames are
+    // encrypted under it rather than dropped for want of a key; no MKI is shown while muted.
+    await expect.poll(async () => (await statsOf(alice)).framesEncrypted, { timeout: 10_000 }).toBeGreaterThan(10);
+    expect((await statsOf(alice)).sendMki).toBeUndefined();
+    expect((await statsOf(alice)).inputLevel).toBe(0);
   });
 
   test('alice talks: granted, bob sees her and hears her, decrypted under the GMK', async () => {
