@@ -360,10 +360,11 @@ export function createFloorArbitrator(options: FloorArbitratorOptions): FloorArb
     const priority = Math.min(msg.floorPriority ?? m.info.priority, m.info.priority);
     const r: Request = { id: m.id, priority, emergency, seq: ++seq };
     if (state === 'idle') return grant(r);
-    if (state === 'taken' && current !== undefined && current.id !== m.id) {
+    if (current !== undefined && current.id !== m.id) {
       const preempting = emergency || (preemptive !== undefined && priority >= preemptive);
       if (preempting && outranks(r, current)) {
-        revoke(FLOOR_REVOKE_CAUSE.PREEMPTED, false);
+        // While revoking, the old holder has been told already and is not forwarded: grant at once.
+        if (state === 'taken') revoke(FLOOR_REVOKE_CAUSE.PREEMPTED, false);
         return grant(r);
       }
     }

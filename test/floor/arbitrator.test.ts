@@ -3,6 +3,7 @@
  * floor (the only one whose media the focus forwards), queueing, denial, pre-emption, the
  * stop-talking and end-of-media timers, and retransmission until acknowledged.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FLOOR_INDICATOR, type MbcpMessage } from '../../src/codec/mbcp/index.js';
 import { createFloorArbitrator, FLOOR_ARBITRATOR_TRANSITIONS, type FloorArbitratorOptions } from '../../src/floor/arbitrator.js';
@@ -156,6 +157,21 @@ describe('floor arbitrator', () => {
     expect(types(take().b)).toEqual(['floor-idle']);
   });
 
+  it('an emergency request while a floor is being revoked is granted at once, not after T3', () => {
+    const { arb, take, clock } = setup({ config: { t2: 10_000, t1: 60_000, t3: 5000 } });
+    arb.receive('a', { type: 'floor-request' });
+    clock.advance(10_000);
+    expect(arb.state).toBe('revoking');
+    take();
+    arb.receive('d', { type: 'floor-request', floorIndicator: EMERGENCY });
+    expect(arb.holder()).toBe('d');
+    const m = take();
+    expect(types(m.d)).toEqual(['floor-granted']);
+    expect(types(m.a)).toEqual(['floor-taken']); // no second revoke
+    clock.advance(5000);
+    expect(arb.holder()).toBe('d');
+  });
+
   it('T2 revoke answered by Floor Release goes to the next queued member at once', () => {
     const { arb, take, clock } = setup({ config: { t2: 10_000, t1: 60_000 } });
     arb.receive('a', { type: 'floor-request' });
@@ -250,5 +266,56 @@ describe('floor arbitrator', () => {
     }
     arb.dispose();
     expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('floor arbitrator invariants', () => {
+  it('any sequence of member input and time: one holder at most, a member; queue without holder or duplicates', () => {
+    const ids = ['a', 'b', 'c', 'd'] as const;
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('msg' as const), id: fc.constantFrom(...ids), m: fc.constantFrom<MbcpMessage>(
+        { type: 'floor-request' },
+        { type: 'floor-request', floorPriority: 9 },
+        { type: 'floor-request', floorIndicator: EMERGENCY },
+        { type: 'floor-release' },
+        { type: 'floor-queue-position-request' },
+        { type: 'floor-ack', source: 0, messageType: 'floor-granted' },
+        { type: 'floor-ack', source: 0, messageType: 'floor-idle' },
+      ) }),
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(500, 1000, 4000, 30_000) }),
+      fc.record({ kind: fc.constant('media' as const), id: fc.constantFrom(...ids) }),
+      fc.record({ kind: fc.constant('leave' as const), id: fc.constantFrom(...ids) }),
+    );
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(step, { maxLength: 60 }), (ack, steps) => {
+        const { arb, clock, states } = setup({ ackRequired: ack, maxQueue: 2 });
+        const present = new Set<string>(ids);
+        for (const s of steps) {
+          if (s.kind === 'msg') arb.receive(s.id, s.m);
+          else if (s.kind === 'advance') clock.advance(s.ms);
+          else if (s.kind === 'media') arb.mediaActivity(s.id);
+          else {
+            arb.leave(s.id);
+            present.delete(s.id);
+          }
+          const h = arb.holder();
+          if (h !== undefined) expect(present.has(h)).toBe(true);
+          expect(arb.state === 'taken').toBe(h !== undefined);
+          const q = arb.queue();
+          expect(new Set(q).size).toBe(q.length);
+          if (h !== undefined) expect(q).not.toContain(h);
+          for (const id of q) expect(present.has(id)).toBe(true);
+          expect(q.length).toBeLessThanOrEqual(2);
+        }
+        let prev = 'idle';
+        for (const st of states) {
+          expect(FLOOR_ARBITRATOR_TRANSITIONS[prev as 'idle']).toContain(st);
+          prev = st;
+        }
+        arb.dispose();
+        expect(clock.pending()).toBe(0);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

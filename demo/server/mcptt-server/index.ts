@@ -60,7 +60,7 @@ import { GroupCalls, type CallFloor, type CallFloorFactory, type CallerBinding, 
 import { createGmsHttpHandler, type GroupConfiguration } from './http-api.js';
 import { createSipEndpoint, type SipEndpoint } from './sip-endpoint.js';
 import { normalizeSipUri, plainSipUri, randomToken, type OutgoingResponse } from './sip-message.js';
-import { authorizeService, type ServiceAuthorizationFailure, type XmlProtectionMode } from './service-authorization.js';
+import { PTT_SERVER_SCOPE, authorizeService, type ServiceAuthorizationFailure, type XmlProtectionMode } from './service-authorization.js';
 
 export { GMS_SCOPE } from './http-api.js';
 export type { GroupConfiguration } from './http-api.js';
@@ -607,7 +607,14 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
   };
 
   const httpServer: Server = createServer(
-    createGmsHttpHandler({ verifyToken: o.verifyToken, groupsFor, ...ops, corsOrigins: o.http?.corsOrigins ?? [], log }),
+    createGmsHttpHandler({
+      verifyToken: o.verifyToken,
+      groupsFor,
+      ...ops,
+      corsOrigins: o.http?.corsOrigins ?? [],
+      log,
+      ...(xmlProtection !== 'off' ? { directory: { aorOf: (id: string) => liveBinding(id)?.impu, resolveUid, scope: PTT_SERVER_SCOPE } } : {}),
+    }),
   );
 
   try {

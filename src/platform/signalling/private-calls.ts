@@ -29,9 +29,18 @@
  * media layer turns into SRTP master keys (7.4.4). The caller's identity shown to the callee
  * is the one the I_MESSAGE proves (IDRi, whose UID verified the signature), never the SIP
  * From header, which anyone on the path can write.
+ *
+ * Under TS 33.179 9.3 protection (`protection`): the callee is dialled at the opaque AOR the
+ * MCPTT server's directory gives for its MCPTT ID, and the I_MESSAGE names both parties by
+ * UID only (E.7), so no MCPTT ID is in the INVITE. The callee resolves the caller's UID
+ * through the same directory and re-derives the UID from the answer for the I_MESSAGE's key
+ * period: only a match makes the caller `uri` known (verified); otherwise the caller stays
+ * hidden. No shared key is needed for this: the UID is a hash of the MCPTT ID, and the
+ * signature proves the UID.
  */
 import { readSdpMikey, writeSdpMikey, encodeBase64 } from '../../codec/sdp-key-mgmt.js';
 import { MikeyError } from '../../errors.js';
+import type { DirectoryClient } from './directory-client.js';
 import {
   checkPurpose,
   createKeyDistribution,
@@ -40,6 +49,7 @@ import {
   ntpSecondsOfUnixMs,
   periodAt,
   periodEndUnixMs,
+  uidOf,
   unixMsOfNtpSeconds,
   type KmsPublicParameters,
   type ReceivedKey,
@@ -149,6 +159,8 @@ export interface PrivateCallsOptions {
   /** Pre-generated offers older than this are made again (default 300 s: half the receiver's 600 s window). */
   readonly maxPreparedAgeMs?: number;
   readonly randomBytes?: (n: number) => Uint8Array;
+  /** TS 33.179 9.3: callees by opaque AOR, both parties hidden in the I_MESSAGE (E.7). */
+  readonly protection?: { readonly directory: DirectoryClient };
 }
 
 interface PreparedOffer {
@@ -239,6 +251,7 @@ export class PrivateCalls {
       profile: profile.name,
       sakkeToSelf: true,
       randomBytes: this.#random,
+      ...(this.#o.protection !== undefined ? { hideIdentities: true } : {}),
     });
     // The caller's record, with the values the callee's receiver will compute.
     const ntp = ntpSecondsOfUnixMs(now);
@@ -293,7 +306,8 @@ export class PrivateCalls {
     }
     let sip: SipCall;
     try {
-      sip = await ua.call(callee, { transformOffer: (sdp) => writeSdpMikey(sdp, offer.message, { level: 'session' }) });
+      const target = this.#o.protection === undefined ? callee : await this.#o.protection.directory.aorOf(callee);
+      sip = await ua.call(target, { transformOffer: (sdp) => writeSdpMikey(sdp, offer.message, { level: 'session' }) });
     } catch (e) {
       record.to('failed');
       this.#failed({ direction: 'outgoing', peer: callee, code: failureCodeOf(e), failureClass: 'call', sipStatus: isSipError(e) ? e.statusCode : undefined });
@@ -332,7 +346,7 @@ export class PrivateCalls {
     const record = new CallRecord('ringing');
     const messageB64 = encodeBase64(message);
     const id = `in-${++this.#seq}`;
-    const caller = callerOf(key, offer.from);
+    const caller = callerOf(key, offer.from, await this.#resolveHidden(key));
     const decision = new Promise<IncomingCallDecision>((resolve) => {
       const ringing: Ringing = { record, key, caller, messageB64, decide: resolve, established: undefined, abandon: undefined };
       this.#ringing.set(id, ringing);
@@ -372,6 +386,22 @@ export class PrivateCalls {
       return await decision;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** E.7: the hidden caller's MCPTT ID, when the directory names one whose UID matches. */
+  async #resolveHidden(key: ReceivedKey): Promise<string | undefined> {
+    const dir = this.#o.protection?.directory;
+    const i = key.initiator;
+    if (dir === undefined || i.uri !== undefined) return undefined;
+    const kms = this.#o.ctx.kmsFor(i.kmsUri);
+    if (kms === undefined) return undefined;
+    try {
+      const claimed = await dir.mcpttIdOfUid(i.uid, i.keyPeriodNo);
+      return equalBytes(uidOf(claimed, kms, i.keyPeriodNo), i.uid) ? claimed : undefined;
+    } catch {
+      // Unknown to the directory, or it is unreachable: the call rings as from a hidden caller.
+      return undefined;
     }
   }
 
@@ -489,8 +519,8 @@ function onePckMessage(sdp: string): Uint8Array {
   return first.message;
 }
 
-function callerOf(k: ReceivedKey, sipFrom: string): CallerIdentity {
-  const uri = k.initiator.uri;
+function callerOf(k: ReceivedKey, sipFrom: string, resolved?: string): CallerIdentity {
+  const uri = k.initiator.uri ?? resolved;
   return {
     uri,
     hidden: uri === undefined,
