@@ -4,6 +4,13 @@
  *   GET  /gms/v1/groups                          TS 33.179 5.6.1 step C-5: the caller's group
  *                                                configurations with their GMKs (7.3.2), for a
  *                                                Bearer token with `3gpp:mcptt:group_management_server`
+ *   GET  /directory/v1/aor?mcpttId=…             TS 33.179 9.3 (xmlProtection): the opaque SIP
+ *                                                identity (AOR) of a user's live binding, so
+ *                                                a private call can be addressed without the
+ *                                                MCPTT ID in the SIP headers → { aor } | 404
+ *   GET  /directory/v1/uid/{hex}?period=N        E.7: the MCPTT ID whose UID for key period N
+ *                                                is {hex} (a hidden PCK initiator) → { mcpttId } | 404
+ *                                                Both for a Bearer token with `3gpp:mcptt:ptt_server`.
  *   POST /admin/groups/{groupId}/members         { "add": mcpttId } | { "remove": mcpttId } → 204
  *   POST /admin/groups/{groupId}/rekey           → 204
  *   POST /admin/groups/{groupId}/revoke          → 204
@@ -38,10 +45,17 @@ export interface GmsHttpDeps {
   readonly revoke: (groupId: string) => Promise<void>;
   readonly corsOrigins: readonly string[];
   readonly log: (line: string) => void;
+  /** The directory of 9.3 (absent: no directory endpoints). */
+  readonly directory?: {
+    readonly aorOf: (mcpttId: string) => string | undefined;
+    readonly resolveUid: (uid: Uint8Array, keyPeriodNo: number) => string | undefined;
+    readonly scope: string;
+  };
 }
 
 const MAX_ADMIN_BODY = 4 * 1024;
 const ADMIN_PATH = /^\/admin\/groups\/([^/]+)\/(members|rekey|revoke)$/;
+const UID_PATH = /^\/directory\/v1\/uid\/([0-9a-f]{64})$/;
 
 class HttpFailure extends Error {
   constructor(
@@ -114,6 +128,33 @@ export function createGmsHttpHandler(d: GmsHttpDeps): (req: IncomingMessage, res
     return groups.length;
   }
 
+  /** The directory lookups: an authorized user learns an AOR or a UID's owner, nothing else. */
+  async function directory(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const dir = d.directory!;
+    const authorization = req.headers.authorization;
+    if (authorization === undefined || authorization === '') throw new HttpFailure(401, 'no access token', { 'www-authenticate': bearerChallenge() });
+    try {
+      await d.verifyToken(authorization, dir.scope);
+    } catch (e) {
+      if (!isMcpttError(e, 'ERR_AUTH_INVALID_TOKEN')) throw e;
+      throw new HttpFailure(401, 'invalid token', { 'www-authenticate': bearerChallenge('invalid_token') });
+    }
+    const uid = UID_PATH.exec(url.pathname);
+    if (uid !== null) {
+      const period = url.searchParams.get('period') ?? '';
+      if (!/^\d{1,10}$/.test(period)) throw new HttpFailure(400, 'period must be a key period number');
+      const bytes = Uint8Array.from(uid[1]!.match(/../g)!, (h) => parseInt(h, 16));
+      const mcpttId = dir.resolveUid(bytes, Number(period));
+      if (mcpttId === undefined) throw new HttpFailure(404, 'unknown UID');
+      send(req, res, 200, { mcpttId });
+      return;
+    }
+    const mcpttId = url.searchParams.get('mcpttId') ?? '';
+    const aor = mcpttId === '' ? undefined : dir.aorOf(mcpttId);
+    if (aor === undefined) throw new HttpFailure(404, 'no live binding');
+    send(req, res, 200, { aor });
+  }
+
   async function admin(req: IncomingMessage, res: ServerResponse, groupId: string, action: string): Promise<void> {
     const ct = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
     if (ct !== 'application/json') throw new HttpFailure(415, 'admin requests must be application/json');
@@ -145,8 +186,20 @@ export function createGmsHttpHandler(d: GmsHttpDeps): (req: IncomingMessage, res
     const method = req.method ?? 'GET';
     const isPull = path === '/gms/v1/groups';
     const adminMatch = ADMIN_PATH.exec(path);
+    const isDirectory = d.directory !== undefined && (path === '/directory/v1/aor' || UID_PATH.test(path));
     void (async () => {
       try {
+        if (isDirectory) {
+          if (method === 'OPTIONS') {
+            if (Object.keys(corsHeaders(req)).length === 0) throw new HttpFailure(403, 'origin not allowed');
+            send(req, res, 204, undefined, { 'access-control-allow-methods': 'GET', 'access-control-allow-headers': 'Authorization', 'access-control-max-age': '600' });
+            return;
+          }
+          if (method !== 'GET') throw new HttpFailure(405, 'method not allowed', { allow: 'GET, OPTIONS' });
+          await directory(req, res, url);
+          d.log('http: GET directory 200');
+          return;
+        }
         if (!isPull && adminMatch === null) throw new HttpFailure(404, 'not found');
         if (method === 'OPTIONS') {
           // CORS preflight: answered for the configured origins only.

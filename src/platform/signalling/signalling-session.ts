@@ -40,6 +40,7 @@ import { fetchGroupConfigurations, groupConfigurationUrl } from './gms-client.js
 import { GroupKeyProcessor } from './group-keys.js';
 import { KeyContext, type MediaKeyStore } from './key-context.js';
 import { PrivateCalls, type PrivateCall } from './private-calls.js';
+import { createDirectoryClient } from './directory-client.js';
 import { ServiceAuthorization, type ClientServerKey } from './service-authorization.js';
 
 export type SignallingSessionState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -79,6 +80,11 @@ export interface SignallingSessionOptions {
    * The MCPTT server must support it (the dev server's `xmlProtection`).
    */
   readonly xmlProtection?: boolean;
+  /**
+   * Under `xmlProtection`: the MCPTT server's HTTP API with the directory (callee AORs, hidden
+   * caller UIDs) for private calls; default `gmsUrl` (the dev server serves both).
+   */
+  readonly directoryUrl?: string;
   readonly displayName?: string;
   /** Public parameters of other KMSs (a caller or GMS of another domain). */
   readonly kmsFor?: (kmsUri: string) => KmsPublicParameters | undefined;
@@ -206,6 +212,18 @@ class SignallingSessionImpl implements SignallingSession {
       ...(o.ringTimeoutMs !== undefined ? { ringTimeoutMs: o.ringTimeoutMs } : {}),
       ...(o.calleeKms ? { calleeKms: o.calleeKms } : {}),
       ...(o.randomBytes ? { randomBytes: o.randomBytes } : {}),
+      // 9.3: callees by opaque AOR and callers by UID, both through the server's directory.
+      ...(o.xmlProtection === true && (o.directoryUrl ?? o.gmsUrl) !== undefined
+        ? {
+            protection: {
+              directory: createDirectoryClient({
+                url: (o.directoryUrl ?? o.gmsUrl)!,
+                accessToken: () => o.tokens.accessToken(),
+                ...(o.fetch ? { fetch: o.fetch } : {}),
+              }),
+            },
+          }
+        : {}),
     });
   }
 
