@@ -16,7 +16,8 @@
  *
  * Requests while the floor is taken are queued by rank (emergency first, then Floor Priority,
  * then arrival) and answered with Floor Queue Position Info, or refused with Floor Deny when
- * queueing is off (cause 1), the queue is full (7) or the participant may only listen (5). An
+ * queueing is off (cause 1), the queue is full (7), the participant may only listen (5) or
+ * its last talk burst was revoked as too long less than T9 ago (4, retry-after). An
  * emergency request (Floor Indicator bit D, from a participant allowed to make one) or one at
  * or above the configured pre-emptive priority, outranking the holder, pre-empts it. With
  * `ackRequired`, Floor Granted and Floor Idle ask for a Floor Ack and are resent on T20 / T7
@@ -42,6 +43,8 @@ export interface FloorArbitratorConfig {
   readonly t2: number;
   /** T3 stop-talking grace after a Floor Revoke, ms. */
   readonly t3: number;
+  /** T9 retry-after, ms: a member whose talk burst was revoked as too long is denied (cause 4) this long. */
+  readonly t9: number;
   /** T7 Floor Idle retransmission, ms, and C7 the most sends (with ackRequired). */
   readonly t7: number;
   readonly c7: number;
@@ -55,6 +58,7 @@ export const FLOOR_ARBITRATOR_DEFAULTS: FloorArbitratorConfig = Object.freeze({
   t1: 4000,
   t2: 30000,
   t3: 1000,
+  t9: 2000,
   t7: 1000,
   c7: 3,
   t20: 1000,
@@ -120,6 +124,8 @@ interface Member {
   readonly id: string;
   readonly info: FloorMemberInfo;
   idleAck: { timer: FloorTimer; sends: number; message: MbcpMessage } | undefined;
+  /** Running T9 after a stop-talking revoke: requests are denied with cause 4 meanwhile. */
+  retryAfter: FloorTimer | undefined;
 }
 
 interface Request {
@@ -131,6 +137,7 @@ interface Request {
 
 const DENY_TEXT: Readonly<Record<number, string>> = Object.freeze({
   [FLOOR_DENY_CAUSE.ANOTHER_HAS_PERMISSION]: 'Another MCPTT client has permission',
+  [FLOOR_DENY_CAUSE.RETRY_AFTER_NOT_EXPIRED]: 'Retry-after timer has not expired',
   [FLOOR_DENY_CAUSE.RECEIVE_ONLY]: 'Receive only',
   [FLOOR_DENY_CAUSE.QUEUE_FULL]: 'Queue full',
 });
@@ -320,6 +327,15 @@ export function createFloorArbitrator(options: FloorArbitratorOptions): FloorArb
     stopAckTimers();
     send(r.id, { type: 'floor-revoke', rejectCause: { cause, text: REVOKE_TEXT[cause] }, floorIndicator: indicator(r.emergency) });
     events.emit('revoked', r.id, cause);
+    const m = members.get(r.id);
+    if (m !== undefined && cause === FLOOR_REVOKE_CAUSE.MEDIA_BURST_TOO_LONG) {
+      m.retryAfter?.stop();
+      const t9 = new FloorTimer(timers, () => {
+        if (m.retryAfter === t9) m.retryAfter = undefined;
+      });
+      m.retryAfter = t9;
+      t9.start(cfg.t9);
+    }
     if (wait) {
       go('revoking');
       t3.start(cfg.t3);
@@ -356,6 +372,7 @@ export function createFloorArbitrator(options: FloorArbitratorOptions): FloorArb
       return;
     }
     if (m.info.receiveOnly === true) return deny(m.id, FLOOR_DENY_CAUSE.RECEIVE_ONLY);
+    if (m.retryAfter?.running === true) return deny(m.id, FLOOR_DENY_CAUSE.RETRY_AFTER_NOT_EXPIRED);
     const emergency = m.info.emergency === true && ((msg.floorIndicator ?? 0) & FLOOR_INDICATOR.EMERGENCY) !== 0;
     const priority = Math.min(msg.floorPriority ?? m.info.priority, m.info.priority);
     const r: Request = { id: m.id, priority, emergency, seq: ++seq };
@@ -401,7 +418,7 @@ export function createFloorArbitrator(options: FloorArbitratorOptions): FloorArb
       if (info === null || typeof info !== 'object' || typeof info.userId !== 'string' || info.userId.length === 0) throw new TypeError('info.userId must be a non-empty string');
       if (!Number.isInteger(info.priority) || info.priority < 0 || info.priority > 255) throw new RangeError('info.priority must be 0..255');
       if (members.has(id)) throw new RangeError(`participant ${id} has already joined`);
-      const m: Member = { id, info: Object.freeze({ ...info }), idleAck: undefined };
+      const m: Member = { id, info: Object.freeze({ ...info }), idleAck: undefined, retryAfter: undefined };
       members.set(id, m);
       // A late joiner learns who talks (or that nobody does).
       const holder = state === 'taken' && current !== undefined ? members.get(current.id) : undefined;
@@ -413,6 +430,7 @@ export function createFloorArbitrator(options: FloorArbitratorOptions): FloorArb
       const m = members.get(id);
       if (m === undefined) return;
       stopIdleAck(m);
+      m.retryAfter?.stop();
       queue = queue.filter((q) => q.id !== id);
       members.delete(id);
       if (current?.id === id) floorReleased();
@@ -454,7 +472,10 @@ export function createFloorArbitrator(options: FloorArbitratorOptions): FloorArb
       t2.stop();
       t3.stop();
       stopAckTimers();
-      for (const m of members.values()) stopIdleAck(m);
+      for (const m of members.values()) {
+        stopIdleAck(m);
+        m.retryAfter?.stop();
+      }
     },
   };
 }

@@ -172,6 +172,19 @@ describe('floor arbitrator', () => {
     expect(arb.holder()).toBe('d');
   });
 
+  it('T9 retry-after: the member revoked for talking too long is denied (cause 4) for a while', () => {
+    const { arb, take, clock } = setup({ config: { t2: 10_000, t1: 60_000, t3: 1000, t9: 2000 } });
+    arb.receive('a', { type: 'floor-request' });
+    clock.advance(10_000);
+    arb.receive('a', { type: 'floor-release' });
+    take();
+    arb.receive('a', { type: 'floor-request' });
+    expect(take().a).toEqual([expect.objectContaining({ type: 'floor-deny', rejectCause: { cause: 4, text: 'Retry-after timer has not expired' } })]);
+    clock.advance(2000);
+    arb.receive('a', { type: 'floor-request' });
+    expect(arb.holder()).toBe('a');
+  });
+
   it('T2 revoke answered by Floor Release goes to the next queued member at once', () => {
     const { arb, take, clock } = setup({ config: { t2: 10_000, t1: 60_000 } });
     arb.receive('a', { type: 'floor-request' });

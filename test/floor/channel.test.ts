@@ -101,3 +101,15 @@ describe('floor channel, SRTCP-protected', () => {
     expect(l.atServer).toEqual([]);
   });
 });
+
+describe('floor channel ordering under protection', () => {
+  it('messages reach onMessage in the order they arrived although decryption is async', async () => {
+    const k = await key('2a000001', 1);
+    const l = link({ client: k, server: k, lookup: [k] });
+    for (let i = 0; i < 12; i++) void l.client.send({ type: 'floor-idle', messageSequenceNumber: i });
+    await l.client.send({ type: 'floor-release' });
+    const results = l.toServer.map((b) => l.server.receive(b)); // all at once, none awaited in between
+    await Promise.all(results);
+    expect(l.atServer.map((m) => m.messageSequenceNumber ?? 'release')).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 'release']);
+  });
+});
