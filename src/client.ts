@@ -17,7 +17,8 @@
  * Nothing here logs, and no event carries a key or a token; the only MCPTT ID an event
  * carries is an incoming call's verified caller, which the app must show.
  */
-import { AuthError } from './errors.js';
+import { protectMcpttInfo } from './codec/xml-protect/index.js';
+import { AuthError, XmlProtectError } from './errors.js';
 import type { LocalIdentity } from './keys/identity.js';
 import type { ReceivedKey } from './keys/receive.js';
 import { createMcpttAuth, type McpttAuth, type McpttAuthOptions, type McpttSession } from './platform/auth/index.js';
@@ -113,6 +114,12 @@ export interface GroupCallConnectOptions {
   readonly protectInfo?: (xml: string) => Promise<string>;
   /** Playback (Web Audio by default). */
   readonly audio?: CallAudioFactory;
+}
+
+/** 9.3 for the group call INVITE: no CSK (yet) → a typed refusal, never the mcpttinfo in clear. */
+function protectUnderCsk(xml: string, csk: { readonly key: Uint8Array; readonly keyId: Uint8Array } | undefined, mcpttId: string | undefined): Promise<string> {
+  if (csk === undefined || mcpttId === undefined) return Promise.reject(new XmlProtectError('ERR_XML_PROTECT_UNKNOWN_KEY', 'no CSK to protect the call setup with'));
+  return protectMcpttInfo(xml, csk, mcpttId);
 }
 
 const SIGNALLING_EVENTS: readonly (keyof SignallingEvents)[] = Object.freeze([
@@ -353,7 +360,12 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
         csk: () => s.csk(),
         floor: c.groupCalls?.floor ?? srcFloorControl(),
         ...(c.groupCalls?.unprotectedFloor !== undefined ? { unprotectedFloor: c.groupCalls.unprotectedFloor } : {}),
-        ...(c.groupCalls?.protectInfo ? { protectInfo: c.groupCalls.protectInfo } : {}),
+        // TS 33.179 9.3: the call setup's group ID and calling user encrypted and signed under the CSK.
+        ...(c.groupCalls?.protectInfo
+          ? { protectInfo: c.groupCalls.protectInfo }
+          : c.xmlProtection === true
+            ? { protectInfo: (xml: string) => protectUnderCsk(xml, s.csk(), provisioner?.identity()?.uri) }
+            : {}),
         ...(c.groupCalls?.audio ? { audio: c.groupCalls.audio } : {}),
         ...(o.now ? { now: o.now } : {}),
       });

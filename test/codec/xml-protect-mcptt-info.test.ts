@@ -131,3 +131,20 @@ describe('the leak finder of the capture tests (test/helpers/clear-text.ts)', ()
     expect(findLeaks(prot, [TOKEN, GROUP.slice(4)])).toEqual([]);
   });
 });
+
+describe('group call setup mcpttinfo (the protectInfo / readMcpttInfo hooks)', () => {
+  it('request URI and calling user are encrypted, session type stays, and the server side reads them by CSK-ID', async () => {
+    const { buildMcpttInfoXml: build } = await import('../../src/codec/sip-bodies.js');
+    const { cskByIdLookup } = await import('../../src/codec/xml-protect/index.js');
+    const xml = build({ sessionType: 'prearranged', requestUri: GROUP, callingUserId: ALICE });
+    const prot = await protectMcpttInfo(xml, csk, ALICE);
+    expect(prot).not.toContain('fire-ops');
+    expect(prot).not.toContain('alice@');
+    expect(prot).toContain('prearranged');
+    const older = { key: csk.key.map((b) => b ^ 0xff), keyId: Uint8Array.of(0x20, 9, 9, 9) };
+    const byId = (hex: string) => [csk, older].find((k) => [...k.keyId].map((b) => b.toString(16).padStart(2, '0')).join('') === hex);
+    const info = parseMcpttInfoXml((await unprotectMcpttInfo(prot, cskByIdLookup(byId, ALICE), { required: true })).xml);
+    expect(info).toMatchObject({ sessionType: 'prearranged', requestUri: GROUP, callingUserId: ALICE });
+    expect(await codeOf(unprotectMcpttInfo(prot, cskByIdLookup(() => undefined, ALICE)))).toBe('ERR_XML_PROTECT_UNKNOWN_KEY');
+  });
+});

@@ -42,8 +42,8 @@ import type { AddressInfo } from 'node:net';
 
 import type { Core } from 'sip.js';
 
-import { buildGmkNotificationBody, buildMcpttInfoXml } from '../../../src/codec/sip-bodies.js';
-import { buildGmkNotificationBodyXml, protectMcpttInfo } from '../../../src/codec/xml-protect/index.js';
+import { buildGmkNotificationBody, buildMcpttInfoXml, parseMcpttInfoXml } from '../../../src/codec/sip-bodies.js';
+import { buildGmkNotificationBodyXml, cskByIdLookup, protectMcpttInfo, unprotectMcpttInfo } from '../../../src/codec/xml-protect/index.js';
 import { encodeBase64 } from '../../../src/codec/sdp-key-mgmt.js';
 import {
   createMemoryReplayCache,
@@ -542,6 +542,10 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
   const calls = new GroupCalls({
     serverUri,
     bindingOf: callerBinding,
+    // 9.3: the INVITE's mcpttinfo verified and decrypted under the caller's CSK ('required': protected only).
+    ...(xmlProtection !== 'off'
+      ? { readMcpttInfo: async (xml: string, b: CallerBinding) => parseMcpttInfoXml((await unprotectMcpttInfo(xml, cskByIdLookup(b.cskById, b.mcpttId), { required: xmlProtection === 'required' })).xml) }
+      : {}),
     membersOf: (g) => (gms.groupIds().includes(g) ? gms.members(g) : undefined),
     floor: o.floor ?? defaultFloor,
     ...(o.iceAdditionalHostAddresses !== undefined ? { iceAdditionalHostAddresses: o.iceAdditionalHostAddresses } : {}),

@@ -16,6 +16,7 @@ export { XmlProtectError, isXmlProtectError } from './errors.js';
 export type { XmlProtectErrorCode } from './errors.js';
 export {
   MCPTT_PARAMS_ID,
+  cskByIdLookup,
   cskXpk,
   mcpttInfoProtectionState,
   protectMcpttInfo,

@@ -14,6 +14,7 @@
  * owner. A receiver must therefore know whose CSK it is before it can decrypt: the server from
  * the CSK I_MESSAGE's initiator, the client because the CSK is its own.
  */
+import { decodeBase64 } from '../kms/encoding.js';
 import { MCPTT_INFO_NS } from '../sip-bodies.js';
 import { serializeXml } from '../xml/serialize.js';
 import { getAttr, walkElements } from '../xml/tree.js';
@@ -51,6 +52,23 @@ export function singleCskLookup(csk: CskLike, mcpttId: string): XpkLookup {
   const id = encodeBase64(csk.keyId);
   const material = cskXpk(csk, mcpttId);
   return (name) => (name === id ? material : undefined);
+}
+
+/**
+ * A lookup over several CSKs of one user by CSK-ID in hex (e.g. the current one and the one
+ * it replaces while a renewal is under way): how a server reads what a client protected.
+ */
+export function cskByIdLookup(byId: (keyIdHex: string) => CskLike | undefined, mcpttId: string): XpkLookup {
+  return (name) => {
+    let hex: string;
+    try {
+      hex = [...decodeBase64(name, 'ds:KeyName')].map((b) => b.toString(16).padStart(2, '0')).join('');
+    } catch {
+      return undefined;
+    }
+    const csk = byId(hex);
+    return csk === undefined ? undefined : cskXpk(csk, mcpttId);
+  };
 }
 
 /**
