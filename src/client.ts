@@ -45,6 +45,8 @@ import {
   type JoinGroupOptions,
 } from './platform/group-calls/index.js';
 import { hexToBytes } from './util/bytes.js';
+import type { IdentityCrypto } from './crypto/heavy.js';
+import { createCryptoWorkerClient, cryptoWorkerSupported, type CryptoWorkerClient } from './platform/crypto-worker/index.js';
 
 export interface McpttClientOptions {
   /** The identity management server (OIDC) and this app's registration there. */
@@ -60,6 +62,13 @@ export interface McpttClientOptions {
     readonly bootstrapTransportKey?: (mcpttId: string) => { readonly id: string; readonly key: Uint8Array } | undefined;
   };
   readonly keyStore?: KeyStoreOptions;
+  /**
+   * Where the identity-key crypto runs (KMS key-set validation, CSK and PCK encapsulation,
+   * received GMK/PCK verification and decapsulation; docs/performance.md): `true` (default
+   * where `Worker` exists) starts a dedicated crypto worker (workers/crypto-worker.ts), `false`
+   * keeps it on this thread (Node, or an app that forbids workers), or pass your own.
+   */
+  readonly cryptoWorker?: boolean | IdentityCrypto;
   /** Adapters for tests: clock and fetch. */
   readonly now?: () => number;
   readonly fetch?: typeof fetch;
@@ -189,6 +198,16 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
   let unsubscribeKeys: (() => void) | undefined;
   let media: { readonly manager: E2eeManager; readonly owned: boolean } | undefined;
   let groups: GroupCallManager | undefined;
+  let ownedCrypto: CryptoWorkerClient | undefined;
+
+  /** The identity crypto to hand down, started on first need; undefined: in-thread. */
+  function identityCrypto(): IdentityCrypto | undefined {
+    const c = o.cryptoWorker ?? cryptoWorkerSupported();
+    if (c === false) return undefined;
+    if (c !== true) return c;
+    ownedCrypto ??= createCryptoWorkerClient();
+    return ownedCrypto;
+  }
 
   function emit<E extends keyof McpttClientEvents>(event: E, ...args: McpttClientEvents[E]): void {
     for (const l of [...(listeners.get(event) ?? [])] as ((...a: McpttClientEvents[E]) => void)[]) {
@@ -215,6 +234,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
   async function signedIn(session: McpttSession): Promise<void> {
     store ??= await openKeyStore(o.keyStore);
     const { adapter, bootstrapId } = await transportKeysFor(store, session.mcpttId);
+    const crypto = identityCrypto();
     const kms = createKmsClient({
       baseUrl: o.kms.baseUrl,
       kmsUri: o.kms.kmsUri,
@@ -223,6 +243,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
       security: o.kms.security ? 'required' : 'none',
       transportKeys: adapter,
       ...(bootstrapId !== undefined ? { transportKeyId: bootstrapId } : {}),
+      ...(crypto ? { identityCrypto: crypto } : {}),
       ...(o.fetch ? { fetch: o.fetch } : {}),
       ...(o.now ? { now: o.now } : {}),
     });
@@ -323,6 +344,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
         throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'already connected');
       }
       media = m;
+      const crypto = identityCrypto();
       // Group call sessions are told apart by this registry: their INVITE carries the group
       // in mcptt-info and their sender is protected under the group's GMK.
       const groupSessions = new GroupCallSessions();
@@ -346,6 +368,7 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
         ...(c.ringTimeoutMs !== undefined ? { ringTimeoutMs: c.ringTimeoutMs } : {}),
         ...(c.serviceAuthorization !== undefined ? { serviceAuthorization: c.serviceAuthorization } : {}),
         ...(c.xmlProtection === true ? { xmlProtection: true } : {}),
+        ...(crypto ? { identityCrypto: crypto } : {}),
         ...(o.now ? { now: o.now } : {}),
         ...(o.fetch ? { fetch: o.fetch } : {}),
       });
@@ -433,6 +456,9 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
       if (options.clearKeys) await store?.clear();
       store?.close();
       store = undefined;
+      // The worker holds prepared receivers derived from the RSK: gone with the session.
+      ownedCrypto?.dispose();
+      ownedCrypto = undefined;
       state = 'signed-out';
       emit('state', state);
       await auth.logout({ redirect: options.redirect ?? false });

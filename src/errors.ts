@@ -18,7 +18,8 @@ export type CryptoErrorCode =
   | 'ERR_ECCSI_INVALID_SIGNING_KEY'
   | 'ERR_ECCSI_SIGNING_FAILED'
   | 'ERR_KEY_UNWRAP_FAILED'
-  | 'ERR_AEAD_AUTH_FAILED';
+  | 'ERR_AEAD_AUTH_FAILED'
+  | 'ERR_CRYPTO_WORKER';
 
 /** Codes of MIKEY parsing and processing (RFC 3830, RFC 6509, TS 33.179 Annex E). */
 export type MikeyErrorCode =

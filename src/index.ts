@@ -12,6 +12,8 @@ export { openKeyStore } from './platform/key-store/index.js';
 export type { KeyStore, KeyStoreOptions, StoredKeySet, StoredKmsCertificate, StoredTransportKey } from './platform/key-store/index.js';
 export { createKmsClient } from './platform/kms/index.js';
 export type { KmsClient, KmsClientOptions, KmsTransportKeyStore } from './platform/kms/index.js';
+export { createCryptoWorkerClient, cryptoWorkerSupported } from './platform/crypto-worker/index.js';
+export type { CryptoWorkerClient, CryptoWorkerClientOptions } from './platform/crypto-worker/index.js';
 export { createKeyProvisioner } from './platform/provisioning.js';
 export type { KeyProvisioner, KeyProvisionerOptions, ProvisioningStatus } from './platform/provisioning.js';
 export {

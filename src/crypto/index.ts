@@ -31,3 +31,5 @@ export { srtpSessionKeys } from './srtp-kdf.js';
 export type { SrtpSessionKeys } from './srtp-kdf.js';
 export { aesKeyWrap, aesKeyUnwrap } from './aes-key-wrap.js';
 export { srtpAeadIv, srtcpAeadIv, aesGcmEncrypt, aesGcmDecrypt } from './aead.js';
+export { inThreadIdentityCrypto } from './heavy.js';
+export type { IdentityCrypto, InThreadIdentityCrypto, InThreadIdentityCryptoOptions } from './heavy.js';

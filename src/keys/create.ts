@@ -11,7 +11,7 @@
  * For a GMK, the caller passes the same RAND for every member: all members then derive the
  * same SRTP master key for a given sender (ARCHITECTURE.md, "Keys").
  */
-import { eccsiSign, gukId, sakkeEncapsulate } from '../crypto/index.js';
+import { eccsiSign, gukId, sakkeEncapsulate, type IdentityCrypto } from '../crypto/index.js';
 import {
   CS_ID_MAP_TYPE,
   DATA_TYPE,
@@ -73,6 +73,11 @@ export interface KeyDistributionInput {
   };
   /** Randomness for signatures and IVs (tests pass a fixed one). */
   readonly randomBytes?: (n: number) => Uint8Array;
+  /**
+   * Where the SAKKE encapsulation runs (src/crypto/heavy.ts): a crypto worker in browsers.
+   * Default: in this thread. The result is the same (RFC 6508 derives r from the SSV).
+   */
+  readonly identityCrypto?: IdentityCrypto;
 }
 
 function idr(role: number, data: Uint8Array): IdrPayload {
@@ -109,11 +114,11 @@ export async function createKeyDistribution(input: KeyDistributionInput): Promis
   const recipientUid = uidOf(to.uri, to.kms, periodAt(to.kms, ntpSeconds));
   const csbId = kind === 'GMK' ? gukId({ gmk: key, gmkId: keyId, mcpttId: to.uri }) : keyId;
 
-  const sakkeOf = (uid: Uint8Array, kms: KmsPublicParameters): SakkePayload => ({
+  const sakkeOf = async (uid: Uint8Array, kms: KmsPublicParameters): Promise<SakkePayload> => ({
     kind: 'SAKKE',
     params: SAKKE_PARAMS.PARAMETER_SET_1,
     idScheme: SAKKE_ID_SCHEME.TS33180_UID,
-    data: sakkeEncapsulate(key, { id: uid, z: kms.z }),
+    data: input.identityCrypto !== undefined ? await input.identityCrypto.sakkeEncapsulate(key, { id: uid, z: kms.z }) : sakkeEncapsulate(key, { id: uid, z: kms.z }),
   });
 
   const payloads: MikeyPayload[] = [
@@ -126,8 +131,8 @@ export async function createKeyDistribution(input: KeyDistributionInput): Promis
   ];
   if (kind === 'GMK') payloads.push(srtpSecurityPolicy(GMK_DEFAULT_SRTP_PROFILE));
   if (kind === 'PCK') payloads.push(srtpSecurityPolicy(PCK_DEFAULT_SRTP_PROFILE));
-  payloads.push(sakkeOf(recipientUid, to.kms));
-  if (input.sakkeToSelf) payloads.push(sakkeToSelfExtension(sakkeOf(senderKeys.uid, from.kms)));
+  payloads.push(await sakkeOf(recipientUid, to.kms));
+  if (input.sakkeToSelf) payloads.push(sakkeToSelfExtension(await sakkeOf(senderKeys.uid, from.kms)));
   if (input.parameters !== undefined || kind === 'GMK') {
     const keyType = profile.name === 'ts33180' ? checkPurpose(profile, keyId, kind).tag : 0;
     payloads.push(await sealKeyParameters({ keyType, ...input.parameters }, key, readU32be(csbId, 0), profile.name, input.randomBytes));

@@ -14,7 +14,7 @@
  */
 import { p256 } from '@noble/curves/nist.js';
 import type { KmsCertificate, KmsKeySet } from '../codec/kms/types.js';
-import { eccsiValidateSigningKey, sakkeValidateReceiverKey } from '../crypto/index.js';
+import { eccsiValidateSigningKey, sakkeValidateReceiverKey, type IdentityCrypto } from '../crypto/index.js';
 import { decodePoint, isInSubgroup } from '../crypto/sakke/curve.js';
 import { KmsError, type KmsErrorCode } from '../errors.js';
 import { bytesToHex } from '../util/bytes.js';
@@ -164,13 +164,8 @@ function periodOfUnixMs(kms: KmsPublicParameters, unixMs: number): number | unde
   }
 }
 
-/**
- * Check a key set (D.3.2.2) against the validated certificate of its KMS and the identity it
- * was requested for. Throws `KmsError`: ERR_KMS_WRONG_IDENTITY (UserUri or UserID not ours),
- * ERR_KMS_INVALID_KEY_SET (revoked, other KMS, period inconsistent, keys that do not validate),
- * ERR_KMS_CERTIFICATE_EXPIRED (the certificate no longer valid at `now`).
- */
-export function validateKeySet(keySet: KmsKeySet, opts: ValidateKeySetOptions): ValidatedKeySet {
+/** Every check of `validateKeySet` but the RSK pairing (RFC 6508 6.1.2); the result is not frozen yet. */
+function checkKeySetUpToPairing(keySet: KmsKeySet, opts: ValidateKeySetOptions): ValidatedKeySet {
   if (typeof keySet !== 'object' || keySet === null) throw new TypeError('keySet must be an object');
   const { kms, identity } = opts ?? ({} as ValidateKeySetOptions);
   const now = checkNow(opts?.now);
@@ -223,16 +218,7 @@ export function validateKeySet(keySet: KmsKeySet, opts: ValidateKeySetOptions): 
     return fail('ERR_KMS_INVALID_KEY_SET', 'SSK/PVT are malformed', cause);
   }
   if (!eccsiOk) fail('ERR_KMS_INVALID_KEY_SET', 'SSK/PVT do not validate (RFC 6507 5.1.2)');
-  // The pairing check is the costly one (tens of ms): done last.
-  let sakkeOk: boolean;
-  try {
-    sakkeOk = sakkeValidateReceiverKey({ id: uid, z: kms.z, rsk });
-  } catch (cause) {
-    return fail('ERR_KMS_INVALID_KEY_SET', 'RSK is malformed', cause);
-  }
-  if (!sakkeOk) fail('ERR_KMS_INVALID_KEY_SET', 'RSK does not validate (RFC 6508 6.1.2)');
-
-  return Object.freeze({
+  return {
     keyPeriodNo: periodNo,
     uid,
     rsk: Uint8Array.from(rsk),
@@ -241,5 +227,44 @@ export function validateKeySet(keySet: KmsKeySet, opts: ValidateKeySetOptions): 
     validFrom,
     validTo,
     identity,
-  });
+  };
+}
+
+const RSK_INVALID = 'RSK does not validate (RFC 6508 6.1.2)';
+
+/**
+ * Check a key set (D.3.2.2) against the validated certificate of its KMS and the identity it
+ * was requested for. Throws `KmsError`: ERR_KMS_WRONG_IDENTITY (UserUri or UserID not ours),
+ * ERR_KMS_INVALID_KEY_SET (revoked, other KMS, period inconsistent, keys that do not validate),
+ * ERR_KMS_CERTIFICATE_EXPIRED (the certificate no longer valid at `now`).
+ */
+export function validateKeySet(keySet: KmsKeySet, opts: ValidateKeySetOptions): ValidatedKeySet {
+  const checked = checkKeySetUpToPairing(keySet, opts);
+  // The pairing check is the costly one (tens of ms): done last.
+  let sakkeOk: boolean;
+  try {
+    sakkeOk = sakkeValidateReceiverKey({ id: checked.uid, z: opts.kms.z, rsk: checked.rsk });
+  } catch (cause) {
+    return fail('ERR_KMS_INVALID_KEY_SET', 'RSK is malformed', cause);
+  }
+  if (!sakkeOk) fail('ERR_KMS_INVALID_KEY_SET', RSK_INVALID);
+  return Object.freeze(checked);
+}
+
+export interface ValidateKeySetAsyncOptions extends ValidateKeySetOptions {
+  /** Where the RSK pairing check runs: a crypto worker in browsers; default this thread. */
+  readonly identityCrypto?: IdentityCrypto;
+}
+
+/**
+ * `validateKeySet` with the RSK pairing check (the costly part: a Miller loop, and the first
+ * time the tables of P and Z) handed to `identityCrypto`, so that a page's main thread stays
+ * free. Same checks, same order, same errors; a worker failure rejects with ERR_CRYPTO_WORKER.
+ */
+export async function validateKeySetAsync(keySet: KmsKeySet, opts: ValidateKeySetAsyncOptions): Promise<ValidatedKeySet> {
+  if (opts?.identityCrypto === undefined) return validateKeySet(keySet, opts);
+  const checked = checkKeySetUpToPairing(keySet, opts);
+  const sakkeOk = await opts.identityCrypto.sakkeValidateReceiverKey({ id: checked.uid, z: opts.kms.z, rsk: checked.rsk });
+  if (!sakkeOk) fail('ERR_KMS_INVALID_KEY_SET', RSK_INVALID);
+  return Object.freeze(checked);
 }

@@ -11,7 +11,7 @@
  *     period ─► key ID (GMK-ID = GUK-ID ⊕ User Salt) ─► key parameters decrypt, group matches
  *     ─► revocation ─► duplicate key ID ─► purpose tag fits the kind ─► result
  */
-import { createSakkeReceiver, eccsiVerify, gukId, type SakkeReceiver } from '../crypto/index.js';
+import { createSakkeReceiver, eccsiVerify, gukId, type IdentityCrypto, type SakkeReceiver } from '../crypto/index.js';
 import {
   decodeIMessage,
   decodeSakkeToSelf,
@@ -118,6 +118,12 @@ export interface MikeyReceiverOptions {
   readonly isKeyActive?: KeyStatusReading;
   /** GMKs must carry key parameters (group ID, activation time); default true. */
   readonly requireGmkParameters?: boolean;
+  /**
+   * Where the ECCSI verification and SAKKE decapsulation run (src/crypto/heavy.ts): a crypto
+   * worker in browsers (src/platform/crypto-worker). Default: in this thread, with SAKKE
+   * receivers cached per key period.
+   */
+  readonly identityCrypto?: IdentityCrypto;
 }
 
 export interface ReceiveOptions {
@@ -228,7 +234,11 @@ export function createMikeyKeyReceiver(options: MikeyReceiverOptions): MikeyKeyR
     const initiator: KeyInitiator = { uid: initiatorUid, uri: initiatorUri, kmsUri: kmsi.kmsUri, keyPeriodNo: initiatorPeriod };
 
     // 4. signature
-    if (!eccsiVerify(msg.signedBytes!, msg.signature!.signature, { id: initiatorUid, kpak: kmsi.kpak })) {
+    const signatureOk =
+      options.identityCrypto?.eccsiVerify !== undefined
+        ? await options.identityCrypto.eccsiVerify(msg.signedBytes!, msg.signature!.signature, { id: initiatorUid, kpak: kmsi.kpak })
+        : eccsiVerify(msg.signedBytes!, msg.signature!.signature, { id: initiatorUid, kpak: kmsi.kpak });
+    if (!signatureOk) {
       throw fail('ERR_MIKEY_BAD_SIGNATURE', 'the ECCSI signature does not verify for the initiator');
     }
 
@@ -273,9 +283,13 @@ export function createMikeyKeyReceiver(options: MikeyReceiverOptions): MikeyKeyR
     // 7. SAKKE decapsulation
     let key: Uint8Array;
     try {
-      key = sakkeReceiverFor(keys).decapsulate(sakke.data);
+      key =
+        options.identityCrypto !== undefined
+          ? await options.identityCrypto.sakkeDecapsulate(sakke.data, { id: keys.uid, rsk: keys.rsk, z: self.kms.z })
+          : sakkeReceiverFor(keys).decapsulate(sakke.data);
     } catch (e) {
-      if (e instanceof McpttError) throw fail('ERR_MIKEY_DECAPSULATION_FAILED', 'the SAKKE payload does not decapsulate with our key', e);
+      // A worker that failed says nothing about the message: its error passes unchanged.
+      if (e instanceof McpttError && e.code !== 'ERR_CRYPTO_WORKER') throw fail('ERR_MIKEY_DECAPSULATION_FAILED', 'the SAKKE payload does not decapsulate with our key', e);
       throw e;
     }
 

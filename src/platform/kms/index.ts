@@ -4,10 +4,11 @@
  */
 export { createKmsClient } from './kms-client.js';
 export type { KmsClient, KmsClientOptions, KmsKeyProvisionOptions, KmsTransportKeyStore } from './kms-client.js';
-export { validateKeySet, validateKmsCertificate } from '../../keys/kms-validation.js';
+export { validateKeySet, validateKeySetAsync, validateKmsCertificate } from '../../keys/kms-validation.js';
 export type {
   ValidatedKeySet,
   ValidatedKmsCertificate,
   ValidateKeySetOptions,
+  ValidateKeySetAsyncOptions,
   ValidateKmsCertificateOptions,
 } from '../../keys/kms-validation.js';

@@ -19,7 +19,8 @@ import { buildKmsRequest, isKmsError, kmsDateTime, ntpTimestamp, parseKmsRespons
 import type { BuiltKmsRequest, KmsRequestTarget, KmsResponse } from '../../codec/kms/index.js';
 import { KmsError } from '../../errors.js';
 import { ntpSecondsOfUnixMs, periodAt } from '../../keys/identity.js';
-import { validateKeySet, validateKmsCertificate } from '../../keys/kms-validation.js';
+import { validateKeySetAsync, validateKmsCertificate } from '../../keys/kms-validation.js';
+import type { IdentityCrypto } from '../../crypto/heavy.js';
 import type { ValidatedKeySet, ValidatedKmsCertificate } from '../../keys/kms-validation.js';
 import { concatBytes } from '../../util/bytes.js';
 
@@ -62,6 +63,11 @@ export interface KmsClientOptions {
    * store nor a NewTransportKey received by this client names a newer one.
    */
   readonly transportKeyId?: string;
+  /**
+   * Where the RSK pairing check of each key set runs (RFC 6508 6.1.2, the costly part of the
+   * validation): a crypto worker in browsers (src/platform/crypto-worker). Default this thread.
+   */
+  readonly identityCrypto?: IdentityCrypto;
 }
 
 export interface KmsKeyProvisionOptions {
@@ -295,7 +301,8 @@ export function createKmsClient(o: KmsClientOptions): KmsClient {
     checkKmsUri(response, kms.kmsUri);
     const t = now();
     // All or nothing: one bad key set refuses the whole response.
-    const sets = m.keySets.map((ks) => validateKeySet(ks, { kms, identity, now: t }));
+    const sets: ValidatedKeySet[] = [];
+    for (const ks of m.keySets) sets.push(await validateKeySetAsync(ks, { kms, identity, now: t, ...(o.identityCrypto ? { identityCrypto: o.identityCrypto } : {}) }));
     if (p.at !== undefined) {
       const wanted = periodAt(kms, ntpSecondsOfUnixMs(p.at));
       if (!sets.some((s) => s.keyPeriodNo === wanted)) throw new KmsError('ERR_KMS_INVALID_KEY_SET', 'no key set for the requested period');

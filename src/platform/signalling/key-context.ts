@@ -21,6 +21,7 @@ import {
   type ReceivedKey,
   type ReplayCache,
 } from '../../keys/index.js';
+import type { IdentityCrypto } from '../../crypto/heavy.js';
 import { bytesToHex, equalBytes } from '../../util/bytes.js';
 import { SignallingError } from './errors.js';
 
@@ -43,6 +44,8 @@ export interface KeyContextOptions {
   readonly profile?: KeyProfileName;
   readonly now?: () => number;
   readonly replayCache?: ReplayCache;
+  /** Where ECCSI verification and SAKKE decapsulation run (a crypto worker in browsers); default in-thread. */
+  readonly identityCrypto?: IdentityCrypto;
 }
 
 const INDEXED_KINDS: readonly DistributedKeyKind[] = ['GMK', 'PCK'];
@@ -80,6 +83,11 @@ export class KeyContext {
 
   get profile(): KeyProfileName {
     return this.#o.profile ?? 'ts33180';
+  }
+
+  /** The crypto worker (or other `IdentityCrypto`) the session runs identity-key operations in, if any. */
+  get identityCrypto(): IdentityCrypto | undefined {
+    return this.#o.identityCrypto;
   }
 
   now(): number {
@@ -153,6 +161,7 @@ export class KeyContext {
         kmsFor: (uri: string) => this.kmsFor(uri),
         profile: this.profile,
         ...(this.#o.now ? { now: this.#o.now } : {}),
+        ...(this.#o.identityCrypto ? { identityCrypto: this.#o.identityCrypto } : {}),
       };
       r = {
         uri: id.uri,

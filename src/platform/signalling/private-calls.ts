@@ -252,6 +252,7 @@ export class PrivateCalls {
       sakkeToSelf: true,
       randomBytes: this.#random,
       ...(this.#o.protection !== undefined ? { hideIdentities: true } : {}),
+      ...(ctx.identityCrypto ? { identityCrypto: ctx.identityCrypto } : {}),
     });
     // The caller's record, with the values the callee's receiver will compute.
     const ntp = ntpSecondsOfUnixMs(now);

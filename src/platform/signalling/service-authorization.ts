@@ -39,6 +39,7 @@ import {
   type KmsPublicParameters,
   type LocalIdentity,
 } from '../../keys/index.js';
+import type { IdentityCrypto } from '../../crypto/heavy.js';
 import { bytesToHex } from '../../util/bytes.js';
 import { randomBytes as webRandomBytes } from '../../util/webcrypto.js';
 import type { SipBodyInit } from '../sip/index.js';
@@ -73,6 +74,8 @@ export interface ServiceAuthorizationOptions {
   readonly maxMessageAgeMs?: number;
   /** TS 33.179 9.3: token encrypted and signed under the CSK, CSK initiator hidden (E.7). */
   readonly xmlProtection?: boolean;
+  /** Where the CSK's SAKKE encapsulation runs (a crypto worker in browsers); default in-thread. */
+  readonly identityCrypto?: IdentityCrypto;
   readonly onCsk?: (info: CskInfo) => void;
   readonly onDegraded?: (info: AuthorizationDegraded) => void;
 }
@@ -195,8 +198,9 @@ export class ServiceAuthorization {
   }
 
   /** E.7: under XML protection the MCPTT ID must not show in IDRi either. */
-  #hide(): { hideIdentities?: true } {
-    return this.#o.xmlProtection === true ? { hideIdentities: true } : {};
+  #hide(): { hideIdentities?: true; identityCrypto?: IdentityCrypto } {
+    const crypto = this.#o.identityCrypto !== undefined ? { identityCrypto: this.#o.identityCrypto } : {};
+    return this.#o.xmlProtection === true ? { hideIdentities: true, ...crypto } : crypto;
   }
 
   #degraded(part: 'token' | 'csk', e: unknown): void {

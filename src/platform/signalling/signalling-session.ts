@@ -29,6 +29,7 @@
  */
 import type { SessionDescriptionHandlerFactory, UserAgent, UserAgentOptions } from 'sip.js';
 
+import type { IdentityCrypto } from '../../crypto/heavy.js';
 import type { KeyProfileName, KmsPublicParameters, LocalIdentity, ReplayCache } from '../../keys/index.js';
 import { singleCskLookup } from '../../codec/xml-protect/index.js';
 import { randomBytes as webRandomBytes } from '../../util/webcrypto.js';
@@ -109,6 +110,12 @@ export interface SignallingSessionOptions {
   /** Re-encapsulate the CSK when its I_MESSAGE is older (default 300 s). */
   readonly cskMaxMessageAgeMs?: number;
   readonly replayCache?: ReplayCache;
+  /**
+   * Where the identity-key operations run (SAKKE encapsulation of the CSK and PCKs, ECCSI
+   * verification and SAKKE decapsulation of received keys): a crypto worker in browsers
+   * (src/platform/crypto-worker). Default: in this thread.
+   */
+  readonly identityCrypto?: IdentityCrypto;
   readonly now?: () => number;
   readonly randomBytes?: (n: number) => Uint8Array;
   readonly fetch?: typeof fetch;
@@ -179,6 +186,7 @@ class SignallingSessionImpl implements SignallingSession {
       ...(o.profile ? { profile: o.profile } : {}),
       ...(o.now ? { now: o.now } : {}),
       ...(o.replayCache ? { replayCache: o.replayCache } : {}),
+      ...(o.identityCrypto ? { identityCrypto: o.identityCrypto } : {}),
     });
     this.#auth = new ServiceAuthorization({
       identity: o.identity,
@@ -190,6 +198,7 @@ class SignallingSessionImpl implements SignallingSession {
       ...(o.randomBytes ? { randomBytes: o.randomBytes } : {}),
       ...(o.cskMaxMessageAgeMs !== undefined ? { maxMessageAgeMs: o.cskMaxMessageAgeMs } : {}),
       ...(o.xmlProtection === true ? { xmlProtection: true } : {}),
+      ...(o.identityCrypto ? { identityCrypto: o.identityCrypto } : {}),
       onCsk: (info) => this.#events.emit('csk', info),
       onDegraded: (info) => this.#events.emit('authorization-degraded', info),
     });
