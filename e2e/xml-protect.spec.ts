@@ -1,8 +1,8 @@
 /**
  * TS 33.179 9.1.3.2 / 9.3 in the browser through Kamailio (A.3-009/010, A.10-002): with the
  * dev MCPTT server at `xmlProtection: 'required'` and the demo connecting with
- * `xmlProtection: true`, two users sign in, register and receive GMKs by SIP MESSAGE (also
- * after a rekey), while every SIP WebSocket frame either page sends or receives is free of
+ * `xmlProtection: true`, two users sign in, register, receive GMKs by SIP MESSAGE (also
+ * after a rekey) and join a group call (INVITE to the server URI), while every SIP WebSocket frame either page sends or receives is free of
  * MCPTT IDs, group IDs and the access tokens — in clear and as base64 at all three
  * alignments. The capture is Playwright's view of each page's WebSockets.
  */
@@ -79,7 +79,7 @@ test.describe.serial('XML protection of sensitive signalling through Kamailio (T
     await stack?.close();
   });
 
-  test('registration and GMK delivery work, and no MCPTT ID, group ID or token crosses the SIP core in clear', async () => {
+  test('registration, GMK delivery and a group call setup work, and no MCPTT ID, group ID or token crosses the SIP core in clear', async () => {
     // Authorized by the server from the encrypted token, under opaque SIP identities.
     await expect.poll(() => [...stack.mcpttServer!.authorizedUsers()].sort(), { timeout: 20_000 }).toEqual(['sip:alice@mcptt.example', 'sip:bob@mcptt.example']);
     expect(stack.mcpttServer!.aorOf('sip:alice@mcptt.example')).toMatch(/^sip:ue-[a-z2-7]{16}@mcptt\.example$/);
@@ -91,12 +91,19 @@ test.describe.serial('XML protection of sensitive signalling through Kamailio (T
     expect(new Set(delivered.map((r) => r.to))).toEqual(new Set(['sip:alice@mcptt.example', 'sip:bob@mcptt.example']));
     expect(stack.mcpttServer!.refusals()).toEqual([]);
 
-    // Every frame of every WebSocket of both pages (the SIP one, and anything else).
-    const text = frames.map((f) => f.text).join('\n');
     const sip = frames.filter((f) => f.url.startsWith(stack.config.sip!.replace(/\/$/, '')));
     // The capture really holds the traffic: REGISTERs out, protected GMK MESSAGEs in.
     expect(sip.some((f) => f.dir === 'sent' && f.text.startsWith('REGISTER '))).toBe(true);
     expect(sip.filter((f) => f.dir === 'received' && f.text.startsWith('MESSAGE ') && f.text.includes('xenc:EncryptedData')).length).toBeGreaterThanOrEqual(2);
+    // A group call setup: the INVITE to the server URI carries the group ID and calling user
+    // encrypted and signed under the caller's CSK (protectInfo → readMcpttInfo).
+    for (const p of [alice, bob]) {
+      await expect.poll(() => p.evaluate(() => typeof (window as unknown as { mcpttDemo?: { joinGroup?: unknown } }).mcpttDemo?.joinGroup), { timeout: 10_000 }).toBe('function');
+      expect(await p.evaluate((g) => (window as unknown as { mcpttDemo: { joinGroup(g: string): Promise<string> } }).mcpttDemo.joinGroup(g), FIRE_OPS)).toBe('joined');
+    }
+    await expect.poll(() => stack.mcpttServer!.groupCalls().find((c) => c.groupId === FIRE_OPS)?.participants, { timeout: 10_000 }).toBe(2);
+    expect(frames.some((f) => f.dir === 'sent' && f.text.startsWith('INVITE ') && f.text.includes('xenc:EncryptedData'))).toBe(true);
+    const all = frames.map((f) => f.text).join('\n');
     const tokens = [await accessTokenOf(alice), await accessTokenOf(bob)];
     expect(tokens.every((t) => typeof t === 'string' && t.length > 20)).toBe(true);
     const secrets = [
@@ -104,6 +111,6 @@ test.describe.serial('XML protection of sensitive signalling through Kamailio (T
       ...(stack.config.groups ?? []).map((g) => g.groupId.replace(/^sip:/, '')),
       ...(tokens as string[]),
     ];
-    expect(findLeaks(text, secrets)).toEqual([]);
+    expect(findLeaks(all, secrets)).toEqual([]);
   });
 });
