@@ -94,12 +94,14 @@ export interface MediaKeyRing {
   removeContext(context: MediaContext): Uint8Array[];
   /** Contexts holding at least one key. */
   contexts(): MediaContext[];
+  /** The contexts holding a key with this GMK-ID or PCK-ID (none, or one per frame kind). */
+  contextsOf(keyId: Uint8Array): MediaContext[];
   /** The keys a sender in `context` may use now or later, by activation time; [] if none. */
   sendKeys(context: MediaContext): Promise<SendKey[]>;
   /** The key of a received frame's MKI, or a MediaError saying why there is none. */
   receiveKey(mki: Uint8Array): Promise<ReceiveKey>;
-  /** Drops keys past their grace time. Called by sendKeys; exposed for timers. */
-  prune(): void;
+  /** Drops keys past their grace time and returns the contexts that lost one. Called by sendKeys; exposed for timers. */
+  prune(): MediaContext[];
 }
 
 interface KeyRecord {
@@ -182,6 +184,9 @@ export function createMediaKeyRing(options: MediaKeyRingOptions = {}): MediaKeyR
 
   // Group and private key IDs live apart: the MKI length tells which one a frame names.
   const byId: Record<FrameKind, Map<string, KeyRecord>> = { group: new Map(), private: new Map() };
+  // The records of each context: a dispatcher holds keys of 100+ groups, and every question
+  // the ring answers is about one context, so none of them scans the whole ring.
+  const byContext = new Map<string, Set<KeyRecord>>();
   const sendCache = new Map<string, Promise<FrameKey>>();
   const receiveCache = new Map<string, Promise<FrameKey>>();
 
@@ -198,6 +203,22 @@ export function createMediaKeyRing(options: MediaKeyRingOptions = {}): MediaKeyR
 
   let nextSeq = 0;
 
+  function index(r: KeyRecord): void {
+    let set = byContext.get(r.contextKey);
+    if (set === undefined) byContext.set(r.contextKey, (set = new Set()));
+    set.add(r);
+  }
+
+  /** Forgets a record everywhere: maps, context index, cached session keys; wipes it. */
+  function drop(r: KeyRecord): void {
+    if (byId[r.frameKind].get(r.keyIdHex) === r) byId[r.frameKind].delete(r.keyIdHex);
+    const set = byContext.get(r.contextKey);
+    set?.delete(r);
+    if (set?.size === 0) byContext.delete(r.contextKey);
+    purge(r.keyIdHex);
+    wipe(r);
+  }
+
   /** Stores a record; the same key again updates its times and context (keeping its order). */
   function put(fields: Omit<KeyRecord, 'seq'>): void {
     const map = byId[fields.frameKind];
@@ -207,14 +228,20 @@ export function createMediaKeyRing(options: MediaKeyRingOptions = {}): MediaKeyR
         fields.tgk.fill(0);
         throw new MediaError('ERR_MEDIA_KEY_CONFLICT', `another key is already held under key ID ${fields.keyIdHex}`);
       }
-      wipe(old);
-      purge(fields.keyIdHex);
+      drop(old);
     }
-    map.set(fields.keyIdHex, { ...fields, seq: old?.seq ?? nextSeq++ });
+    const r: KeyRecord = { ...fields, seq: old?.seq ?? nextSeq++ };
+    map.set(fields.keyIdHex, r);
+    index(r);
   }
 
-  function siblings(r: KeyRecord): KeyRecord[] {
-    return [...byId[r.frameKind].values()].filter((o) => o.contextKey === r.contextKey);
+  /** The records of a context (one frame kind per context: groups hold GMKs, calls PCKs). */
+  function inContext(ck: string): Iterable<KeyRecord> {
+    return byContext.get(ck) ?? [];
+  }
+
+  function siblings(r: KeyRecord): Iterable<KeyRecord> {
+    return inContext(r.contextKey);
   }
 
   /** When a later key of the same context takes over from `r` (Infinity: none yet). */
@@ -228,17 +255,18 @@ export function createMediaKeyRing(options: MediaKeyRingOptions = {}): MediaKeyR
     return Math.min(r.expiry, supersededAt(r)) + graceMs;
   }
 
-  function prune(): void {
+  function prune(): MediaContext[] {
     const t = now();
-    for (const map of Object.values(byId)) {
-      for (const r of [...map.values()]) {
-        if (receiveUntil(r) <= t) {
-          map.delete(r.keyIdHex);
-          purge(r.keyIdHex);
-          wipe(r);
-        }
+    const changed = new Map<string, MediaContext>();
+    for (const set of [...byContext.values()]) {
+      // Judge the whole context before dropping: a dropped key must not change a sibling's verdict.
+      const expired = [...set].filter((r) => receiveUntil(r) <= t);
+      for (const r of expired) {
+        changed.set(r.contextKey, r.context);
+        drop(r);
       }
     }
+    return [...changed.values()];
   }
 
   function addGroupKey(input: GroupMediaKeyInput): void {
@@ -275,7 +303,7 @@ export function createMediaKeyRing(options: MediaKeyRingOptions = {}): MediaKeyR
     const initiator = input.role === 'initiator';
     const existing = byId.private.get(bytesToHex(pckId));
     const ck = contextKey(context);
-    const latest = Math.max(-Infinity, ...[...byId.private.values()].filter((o) => o.contextKey === ck && o !== existing).map((o) => o.activation));
+    const latest = Math.max(-Infinity, ...[...inContext(ck)].filter((o) => o !== existing).map((o) => o.activation));
     put({
       frameKind: 'private',
       keyKind: 'PCK',
@@ -303,8 +331,7 @@ export function createMediaKeyRing(options: MediaKeyRingOptions = {}): MediaKeyR
     for (const map of Object.values(byId)) {
       const r = map.get(hex);
       if (r !== undefined) {
-        map.delete(hex);
-        wipe(r);
+        drop(r);
         found = true;
       }
     }
@@ -339,23 +366,31 @@ export function createMediaKeyRing(options: MediaKeyRingOptions = {}): MediaKeyR
   function removeContext(context: MediaContext): Uint8Array[] {
     const ck = contextKey(context);
     const removed: Uint8Array[] = [];
-    for (const map of Object.values(byId)) {
-      for (const r of [...map.values()]) {
-        if (r.contextKey === ck) {
-          map.delete(r.keyIdHex);
-          purge(r.keyIdHex);
-          wipe(r);
-          removed.push(r.keyId.slice());
-        }
-      }
+    for (const r of [...inContext(ck)]) {
+      removed.push(r.keyId.slice());
+      drop(r);
     }
     return removed;
   }
 
   function contexts(): MediaContext[] {
-    const seen = new Map<string, MediaContext>();
-    for (const map of Object.values(byId)) for (const r of map.values()) seen.set(r.contextKey, r.context);
-    return [...seen.values()];
+    const out: MediaContext[] = [];
+    for (const set of byContext.values()) {
+      const first = set.values().next();
+      if (!first.done) out.push(first.value.context);
+    }
+    return out;
+  }
+
+  function contextsOf(keyId: Uint8Array): MediaContext[] {
+    if (!(keyId instanceof Uint8Array)) throw new TypeError('key ID must be a Uint8Array');
+    const hex = bytesToHex(keyId);
+    const out: MediaContext[] = [];
+    for (const map of Object.values(byId)) {
+      const r = map.get(hex);
+      if (r !== undefined) out.push(r.context);
+    }
+    return out;
   }
 
   function cached(cache: Map<string, Promise<FrameKey>>, id: string, derive: () => Promise<FrameKey>): Promise<FrameKey> {
@@ -380,7 +415,7 @@ export function createMediaKeyRing(options: MediaKeyRingOptions = {}): MediaKeyR
     const ck = contextKey(context);
     const t = now();
     const kind: FrameKind = context.kind === 'group' ? 'group' : 'private';
-    const records = [...byId[kind].values()].filter((r) => r.contextKey === ck).sort((a, b) => (after(a, b) ? 1 : -1));
+    const records = [...inContext(ck)].filter((r) => r.frameKind === kind).sort((a, b) => (after(a, b) ? 1 : -1));
     // Keep the current key and every later one; drop superseded and expired ones.
     const usable = records.filter((r, i) => r.expiry > t && !(records[i + 1] !== undefined && records[i + 1]!.activation <= t));
     const keys = await Promise.all(
@@ -420,7 +455,7 @@ export function createMediaKeyRing(options: MediaKeyRingOptions = {}): MediaKeyR
     return { mki: mki.slice(), key: fk.key, salt: fk.salt, receiveUntil: finite(until) };
   }
 
-  return { profile, addGroupKey, addPrivateCallKey, addReceivedKey, revoke, removeContext, contexts, sendKeys, receiveKey, prune };
+  return { profile, addGroupKey, addPrivateCallKey, addReceivedKey, revoke, removeContext, contexts, contextsOf, sendKeys, receiveKey, prune };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

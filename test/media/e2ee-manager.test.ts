@@ -239,3 +239,29 @@ describe('E2EE manager', () => {
     await expect(m.attachReceiver(asReceiver(new FakeEndpoint()))).rejects.toSatisfy((e) => isMediaError(e, 'ERR_MEDIA_WORKER'));
   });
 });
+
+describe('E2EE manager with many groups', () => {
+  const gmkRecord = (i: number, groupId: string) => {
+    const key = new Uint8Array(16).fill(i + 1);
+    const keyId = Uint8Array.of(0x0b, 0, 0, i);
+    return { kind: 'GMK', key, keyId, gukId: gukId({ gmk: key, gmkId: keyId, mcpttId: 'sip:d@x' }), rand: RAND, groupIds: [groupId], status: 'active', activationTime: undefined, expiryTime: undefined } as unknown as ReceivedKey;
+  };
+  const pushedContexts = (w: InProcessWorker, from: number): string[] =>
+    w.received.slice(from).flatMap((m) => ((m as { kind: string }).kind === 'set-send-keys' ? [(m as { context: string }).context] : []));
+
+  it("a new GMK updates its own group's send keys in the worker, not every group's; a key moved to another group leaves the first", async () => {
+    const workers: InProcessWorker[] = [];
+    const m = await manager(workers);
+    const w = workers[0]!;
+    for (let i = 0; i < 20; i++) await m.setKey(gmkRecord(i, `sip:g${i}@x`));
+    let mark = w.received.length;
+    await m.setKey(gmkRecord(20, 'sip:g20@x'));
+    expect(pushedContexts(w, mark)).toEqual(['group:sip:g20@x']);
+    // The same GMK handed for another group: both groups' send keys change.
+    mark = w.received.length;
+    await m.setKey(gmkRecord(5, 'sip:other@x'), { groupId: 'sip:other@x' });
+    expect(pushedContexts(w, mark).sort()).toEqual(['group:sip:g5@x', 'group:sip:other@x']);
+    const sent = w.received.slice(mark).filter((x) => (x as { kind: string }).kind === 'set-send-keys') as { context: string; keys: unknown[] }[];
+    expect(sent.find((s) => s.context === 'group:sip:g5@x')!.keys).toEqual([]);
+  });
+});

@@ -227,3 +227,41 @@ describe('revocation and conflicts', () => {
     expect(() => ring.revoke(new Uint8Array(8))).toThrow(RangeError);
   });
 });
+
+describe('many groups (a dispatcher in 100+ groups)', () => {
+  const gmkIdOf = (i: number): Uint8Array => Uint8Array.of(0x0a, 0, (i >> 8) & 0xff, i & 0xff);
+  const gmkOf = (i: number): Uint8Array => new Uint8Array(16).fill(i & 0xff);
+  const addFor = (ring: MediaKeyRing, i: number, expiryTime?: number): void => {
+    const gmk = gmkOf(i);
+    const gmkId = gmkIdOf(i);
+    ring.addGroupKey({ groupId: `sip:g${i}@mcptt.example`, gmk, gmkId, gukId: gukId({ gmk, gmkId, mcpttId: ALICE }), rand: RAND, expiryTime });
+  };
+
+  it("each group's sender gets its own key only, and a key moved to another group leaves the first one", async () => {
+    const ring = createMediaKeyRing();
+    for (let i = 0; i < 120; i++) addFor(ring, i);
+    expect(ring.contexts()).toHaveLength(120);
+    for (const i of [0, 57, 119]) {
+      const keys = await ring.sendKeys({ kind: 'group', groupId: `sip:g${i}@mcptt.example` });
+      expect(keys.map((k) => bytesToHex(k.mki.subarray(0, 4)))).toEqual([bytesToHex(gmkIdOf(i))]);
+    }
+    // The same key again under another group: it moves (the old group holds nothing now).
+    const gmk = gmkOf(3);
+    ring.addGroupKey({ groupId: 'sip:moved@mcptt.example', gmk, gmkId: gmkIdOf(3), gukId: gukId({ gmk, gmkId: gmkIdOf(3), mcpttId: ALICE }), rand: RAND });
+    expect(await ring.sendKeys({ kind: 'group', groupId: 'sip:g3@mcptt.example' })).toEqual([]);
+    expect(ring.contexts()).toHaveLength(120);
+    expect(ring.removeContext({ kind: 'group', groupId: 'sip:moved@mcptt.example' }).map(bytesToHex)).toEqual([bytesToHex(gmkIdOf(3))]);
+  });
+
+  it('prune drops only keys past their grace time and names the groups that lost one', async () => {
+    const c = clock();
+    const ring = createMediaKeyRing({ now: c.now, graceMs: 1000 });
+    for (let i = 0; i < 50; i++) addFor(ring, i, i % 10 === 0 ? c.now() + 500 : undefined);
+    expect(ring.prune()).toEqual([]);
+    c.advance(1600);
+    const pruned = ring.prune().map((x) => (x as { groupId: string }).groupId);
+    expect(pruned.sort()).toEqual([0, 10, 20, 30, 40].map((i) => `sip:g${i}@mcptt.example`).sort());
+    expect(ring.contexts()).toHaveLength(45);
+    await rejects(ring.receiveKey(Uint8Array.of(...gmkIdOf(10), ...gukId({ gmk: gmkOf(10), gmkId: gmkIdOf(10), mcpttId: BOB }))), 'ERR_MEDIA_UNKNOWN_KEY');
+  });
+});

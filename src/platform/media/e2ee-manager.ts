@@ -388,10 +388,25 @@ export async function createE2eeManager(options: E2eeManagerOptions = {}): Promi
     });
   }
 
-  async function syncKeys(): Promise<void> {
+  /**
+   * Pushes send keys to the worker: of `changed` and of every context the ring has just
+   * pruned, or of all contexts when no one context changed (revocation). Per context, not all
+   * of them on every key: a dispatcher's 100+ groups would make each new GMK cost 100+ pushes.
+   */
+  async function syncKeys(changed?: readonly MediaContext[]): Promise<void> {
     for (const c of ring.contexts()) sendContexts.set(contextKey(c), c);
-    await Promise.all([...sendContexts.values()].map(pushSendKeys));
+    const targets = new Map<string, MediaContext>();
+    if (changed === undefined) for (const [k, c] of sendContexts) targets.set(k, c);
+    else for (const c of [...changed, ...ring.prune()]) targets.set(contextKey(c), c);
+    await Promise.all([...targets.values()].map(pushSendKeys));
     await request({ kind: 'keys-changed' });
+  }
+
+  /** Adds a key, then syncs the contexts it left (a key ID given to another context) and landed in. */
+  async function addAndSync(keyId: Uint8Array, add: () => void): Promise<void> {
+    const left = ring.contextsOf(keyId);
+    add();
+    await syncKeys([...left, ...ring.contextsOf(keyId)]);
   }
 
   async function connect(a: Attachment): Promise<void> {
@@ -487,18 +502,15 @@ export async function createE2eeManager(options: E2eeManagerOptions = {}): Promi
     async setKey(key, use) {
       live();
       if (key.status === 'revoked') return manager.revokeKey(key.keyId);
-      ring.addReceivedKey(key, use);
-      await syncKeys();
+      await addAndSync(key.keyId, () => ring.addReceivedKey(key, use));
     },
     async addGroupKey(input) {
       live();
-      ring.addGroupKey(input);
-      await syncKeys();
+      await addAndSync(input.gmkId, () => ring.addGroupKey(input));
     },
     async addPrivateCallKey(input) {
       live();
-      ring.addPrivateCallKey(input);
-      await syncKeys();
+      await addAndSync(input.pckId, () => ring.addPrivateCallKey(input));
     },
     async revokeKey(keyId) {
       live();
