@@ -38,7 +38,8 @@ async function runNode(): Promise<BenchResult[]> {
 }
 
 async function runBrowser(): Promise<BenchResult[]> {
-  const server = await createServer({ configFile: 'vite.config.ts', server: { port: PORT, strictPort: true }, logLevel: 'error' });
+  // No HMR: a file edited meanwhile must not reload the pages being measured.
+  const server = await createServer({ configFile: 'vite.config.ts', server: { port: PORT, strictPort: true, hmr: false }, logLevel: 'error' });
   await server.listen();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {

@@ -92,7 +92,8 @@ function loadDetector(ctx: AudioContext): Promise<void> {
 class Onset {
   readonly rises: number[] = [];
   #node: AudioWorkletNode | undefined;
-  #armedAt = 0;
+  /** The last arming, replayed to a node attached later (a call's tracks come after joinGroup()). */
+  #armed: { readonly arm: boolean; readonly requireQuiet: boolean } | undefined;
 
   async attach(ctx: AudioContext, source: AudioNode): Promise<void> {
     await loadDetector(ctx);
@@ -104,16 +105,17 @@ class Onset {
     source.connect(node).connect(sink).connect(ctx.destination);
     this.#node?.disconnect();
     this.#node = node;
+    if (this.#armed !== undefined) node.port.postMessage(this.#armed);
   }
 
   /** Waits for the next onset; `requireQuiet` false: sound already present counts too. */
   arm(requireQuiet = true): number {
-    this.#armedAt = wall();
-    this.#node?.port.postMessage({ arm: true, requireQuiet });
-    return this.#armedAt;
+    this.#armed = { arm: true, requireQuiet };
+    this.#node?.port.postMessage(this.#armed);
+    return wall();
   }
 
-  /** The first onset after the last `arm()`, if any. */
+  /** The first onset at or after `t`, if any. */
   since(t: number): number | undefined {
     return this.rises.find((r) => r >= t);
   }
@@ -152,14 +154,14 @@ navigator.mediaDevices.getUserMedia = async (c?: MediaStreamConstraints): Promis
 // ---- where a join's time goes: the peer connection's milestones ----------------------------
 
 /** Milestones of the peer connections this page creates (wall times), newest connection last. */
-const pcTimelines: { readonly created: number; readonly marks: Record<string, number> }[] = [];
+const pcTimelines: { readonly created: number; readonly marks: Record<string, number>; readonly pc: RTCPeerConnection }[] = [];
 {
   const Original = window.RTCPeerConnection;
   class TimedPeerConnection extends Original {
     constructor(config?: RTCConfiguration) {
       super(config);
       const marks: Record<string, number> = {};
-      pcTimelines.push({ created: wall(), marks });
+      pcTimelines.push({ created: wall(), marks, pc: this });
       const mark = (name: string): void => void (marks[name] ??= wall());
       this.addEventListener('icegatheringstatechange', () => mark(`gathering-${this.iceGatheringState}`));
       this.addEventListener('iceconnectionstatechange', () => mark(`ice-${this.iceConnectionState}`));
@@ -309,6 +311,19 @@ async function start(config: Config, options: KpiPageOptions): Promise<void> {
     async join(groupId: string, waitMs = 5000): Promise<JoinTiming> {
       const startedAt = wall();
       ear.arm(false);
+      // The first RTP packet at the joiner (inbound-rtp stats, polled every 10 ms meanwhile; the stats object may appear a little late).
+      let firstRtp: number | undefined;
+      let polling = true;
+      const pollRtp = async (): Promise<void> => {
+        while (polling && firstRtp === undefined) {
+          const pc = pcTimelines.find((t) => t.created >= startedAt)?.pc;
+          (await pc?.getStats())?.forEach((r: { type: string; kind?: string; packetsReceived?: number }) => {
+            if (r.type === 'inbound-rtp' && r.kind === 'audio' && (r.packetsReceived ?? 0) > 0) firstRtp ??= wall();
+          });
+          await sleep(10);
+        }
+      };
+      const rtpPolled = pollRtp();
       const call = await client.joinGroup(groupId);
       const joinedMs = wall() - startedAt;
       calls.set(groupId, call);
@@ -318,8 +333,13 @@ async function start(config: Config, options: KpiPageOptions): Promise<void> {
         decrypt ??= firstDecrypts.find((d) => d.at >= startedAt);
         sound ??= ear.since(startedAt);
       }
+      polling = false;
+      await rtpPolled;
       const pc = pcTimelines.filter((t) => t.created >= startedAt).at(-1);
       const timeline: Record<string, number> = {};
+      if (firstRtp !== undefined) timeline['first-rtp'] = firstRtp - startedAt;
+      if (decrypt !== undefined) timeline['first-decrypt'] = decrypt.at - startedAt;
+      if (sound !== undefined) timeline['audible'] = sound - startedAt;
       if (pc !== undefined) {
         timeline['pc-created'] = pc.created - startedAt;
         for (const [k, v] of Object.entries(pc.marks)) timeline[k] = v - startedAt;
