@@ -2,7 +2,8 @@
  * TS 33.179 9.1.3.2 / 9.3 in the browser through Kamailio (A.3-009/010, A.10-002): with the
  * dev MCPTT server at `xmlProtection: 'required'` and the demo connecting with
  * `xmlProtection: true`, two users sign in, register, receive GMKs by SIP MESSAGE (also
- * after a rekey) and join a group call (INVITE to the server URI), while every SIP WebSocket frame either page sends or receives is free of
+ * after a rekey), join a group call (INVITE to the server URI) and make a private call
+ * (INVITE to the callee's opaque AOR, hidden identities in the PCK I_MESSAGE), while every SIP WebSocket frame either page sends or receives is free of
  * MCPTT IDs, group IDs and the access tokens — in clear and as base64 at all three
  * alignments. The capture is Playwright's view of each page's WebSockets.
  */
@@ -79,7 +80,7 @@ test.describe.serial('XML protection of sensitive signalling through Kamailio (T
     await stack?.close();
   });
 
-  test('registration, GMK delivery and a group call setup work, and no MCPTT ID, group ID or token crosses the SIP core in clear', async () => {
+  test('registration, GMK delivery, a group call setup and a private call work, and no MCPTT ID, group ID or token crosses the SIP core in clear', async () => {
     // Authorized by the server from the encrypted token, under opaque SIP identities.
     await expect.poll(() => [...stack.mcpttServer!.authorizedUsers()].sort(), { timeout: 20_000 }).toEqual(['sip:alice@mcptt.example', 'sip:bob@mcptt.example']);
     expect(stack.mcpttServer!.aorOf('sip:alice@mcptt.example')).toMatch(/^sip:ue-[a-z2-7]{16}@mcptt\.example$/);
@@ -103,6 +104,19 @@ test.describe.serial('XML protection of sensitive signalling through Kamailio (T
     }
     await expect.poll(() => stack.mcpttServer!.groupCalls().find((c) => c.groupId === FIRE_OPS)?.participants, { timeout: 10_000 }).toBe(2);
     expect(frames.some((f) => f.dir === 'sent' && f.text.startsWith('INVITE ') && f.text.includes('xenc:EncryptedData'))).toBe(true);
+    // A private call: dialled at bob's opaque AOR from the server's directory, PCK with hidden
+    // identities; bob's page still names the verified caller (UID resolved and re-derived).
+    await alice.getByLabel('Person to call').selectOption({ label: 'Bob (field)' });
+    await alice.getByRole('button', { name: 'Call', exact: true }).click();
+    await expect(bob.locator('#call-state')).toHaveText('Incoming call from Alice (field)', { timeout: 20_000 });
+    await bob.getByRole('button', { name: 'Answer' }).click();
+    await expect(alice.locator('#call-state')).toContainText('In a call with Bob (field)', { timeout: 20_000 });
+    const fingerprint = (p: Page) => p.evaluate(() => (window as unknown as { mcpttDemo: { callKeyFingerprint(): string | undefined } }).mcpttDemo.callKeyFingerprint());
+    expect(await fingerprint(alice)).toBeDefined();
+    expect(await fingerprint(bob)).toBe(await fingerprint(alice));
+    expect(frames.some((f) => f.dir === 'sent' && f.text.startsWith('INVITE sip:ue-') && f.text.includes('a=key-mgmt:mikey'))).toBe(true);
+    await alice.getByRole('button', { name: 'Hang up' }).click();
+    await expect(bob.locator('#call-state')).toHaveText('Call ended.', { timeout: 10_000 });
     const all = frames.map((f) => f.text).join('\n');
     const tokens = [await accessTokenOf(alice), await accessTokenOf(bob)];
     expect(tokens.every((t) => typeof t === 'string' && t.length > 20)).toBe(true);
