@@ -1,13 +1,19 @@
 /**
- * Playback and level metering of a group call with Web Audio (the talker's decrypted audio,
- * TS 33.179 7.5 on the receive side): per call a source from the remote stream, an
- * AnalyserNode (output level, before the volume so a muted monitored group still shows
- * activity), a GainNode (per-group volume) into the shared AudioContext's destination; and an
- * AnalyserNode on our microphone track (input level; never connected to the speakers).
+ * Playback and level metering of a group call (the talker's decrypted audio, TS 33.179 7.5 on
+ * the receive side). Per call:
  *
- * Chromium quirk: a remote WebRTC track gives Web Audio no samples unless the track is also
- * attached to a media element (crbug 933677), so the stream is played by a muted <audio>
- * element as well. The element is muted: what is heard goes through the GainNode only.
+ *   received tracks ─► <audio> element (volume = the call's volume) ─► speakers
+ *                  └─► Web Audio source ─► AnalyserNode  (outputLevel, before the volume, so a
+ *                                                          muted monitored group still shows activity)
+ *   microphone ─► Web Audio source ─► AnalyserNode          (inputLevel; never to the speakers)
+ *
+ * Why the element plays and not a GainNode into the AudioContext's destination: Chromium
+ * renders a remote WebRTC track through the media element it is attached to, and Web Audio
+ * gets no samples from such a track unless an element plays it (crbug 933677). A muted
+ * element would feed Web Audio but sets the WebRTC renderer's volume to 0 — the audio level
+ * behind `inbound-rtp` totalAudioEnergy then reads 0, so nothing would show that audio plays.
+ * Playing through the element (its `volume` per call) keeps the statistics true, allows a
+ * per-group output device later (`setSinkId`), and Web Audio only measures.
  */
 
 /** One call's audio path. */
@@ -44,9 +50,10 @@ export function checkVolume(v: unknown): number {
 const FFT_SIZE = 1024;
 
 /**
- * Web Audio playback sharing one AudioContext between all calls of the page (a dispatcher
- * monitors several groups: one context mixes them). The context is created on first use and
- * resumed on each new call (browsers start it suspended without a user gesture).
+ * The browser's playback: one media element per call, meters on one shared AudioContext (a
+ * dispatcher hears several groups at once). The context is created on first use and resumed
+ * on each new call (browsers start it suspended without a user gesture); it is closed when the
+ * last call is gone.
  */
 export function webAudioPlayback(createContext: () => AudioContext = () => new AudioContext()): CallAudioFactory {
   let ctx: AudioContext | undefined;
@@ -55,19 +62,15 @@ export function webAudioPlayback(createContext: () => AudioContext = () => new A
     const c = (ctx ??= createContext());
     open++;
     void c.resume().catch(() => undefined);
-    const gain = c.createGain();
-    gain.gain.value = checkVolume(options.volume);
-    gain.connect(c.destination);
     const outAnalyser = c.createAnalyser();
     outAnalyser.fftSize = FFT_SIZE;
-    outAnalyser.connect(gain);
     const inAnalyser = c.createAnalyser();
     inAnalyser.fftSize = FFT_SIZE;
     const buf = new Float32Array(FFT_SIZE);
     let outSource: MediaStreamAudioSourceNode | undefined;
     let inSource: MediaStreamAudioSourceNode | undefined;
     let element: HTMLAudioElement | undefined;
-    let volume = options.volume;
+    let volume = checkVolume(options.volume);
     let closed = false;
 
     const level = (a: AnalyserNode, connected: boolean): number => {
@@ -82,7 +85,7 @@ export function webAudioPlayback(createContext: () => AudioContext = () => new A
       },
       set volume(v: number) {
         volume = checkVolume(v);
-        gain.gain.setValueAtTime(volume, c.currentTime);
+        if (element !== undefined) element.volume = volume;
       },
       setOutput(tracks) {
         outSource?.disconnect();
@@ -90,12 +93,10 @@ export function webAudioPlayback(createContext: () => AudioContext = () => new A
         if (element !== undefined) element.srcObject = null;
         if (tracks.length === 0 || closed) return;
         const stream = new MediaStream([...tracks]);
-        if (typeof Audio === 'function') {
-          element ??= new Audio();
-          element.muted = true;
-          element.srcObject = stream;
-          void element.play().catch(() => undefined);
-        }
+        element ??= new Audio();
+        element.volume = volume;
+        element.srcObject = stream;
+        void element.play().catch(() => undefined);
         outSource = c.createMediaStreamSource(stream);
         outSource.connect(outAnalyser);
       },
@@ -113,9 +114,6 @@ export function webAudioPlayback(createContext: () => AudioContext = () => new A
         closed = true;
         outSource?.disconnect();
         inSource?.disconnect();
-        outAnalyser.disconnect();
-        inAnalyser.disconnect();
-        gain.disconnect();
         if (element !== undefined) {
           element.pause();
           element.srcObject = null;
