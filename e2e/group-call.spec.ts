@@ -96,6 +96,7 @@ test.describe.serial('group call through Kamailio and the dev MCPTT server', () 
     const concealed = s2.concealedSamples - s1.concealedSamples;
     expect(received).toBeGreaterThan(48_000); // > 1 s of 48 kHz audio in 2 s
     expect(concealed / received).toBeLessThan(0.1);
+    console.log(`bob hears alice: ${received} samples in 2 s, ${(100 * concealed / received).toFixed(2)} % concealed, energy +${(s2.totalAudioEnergy - s1.totalAudioEnergy).toFixed(3)}, output level ${s2.outputLevel.toFixed(2)}`);
     expect(s2.framesDecrypted).toBeGreaterThan(50);
     expect(s2.outputLevel).toBeGreaterThan(0);
     // What Alice sends and Bob decrypts carries the GMK-ID ‖ Alice's GUK-ID as MKI.
