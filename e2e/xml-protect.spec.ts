@@ -5,9 +5,13 @@
  * after a rekey), join a group call (INVITE to the server URI) and make a private call
  * (INVITE to the callee's opaque AOR, hidden identities in the PCK I_MESSAGE), while every SIP WebSocket frame either page sends or receives is free of
  * MCPTT IDs, group IDs and the access tokens — in clear and as base64 at all three
- * alignments. The capture is Playwright's view of each page's WebSockets.
+ * alignments. The capture is Playwright's view of each page's WebSockets, plus the dev MCPTT
+ * server's own SIP WebSocket (it runs in this process on `ws`, whose send and message events
+ * are tapped for the test): third-party REGISTERs, GMK MESSAGEs, group call INVITEs and their
+ * answers, and the server's own REGISTERs.
  */
 import { test, expect, type Browser, type Page } from '@playwright/test';
+import { WebSocket as NodeWebSocket } from 'ws';
 import { startDevstack, type Devstack } from '../demo/server/devstack.js';
 import { bytesToHex } from '../src/util/bytes.js';
 import { findLeaks } from '../test/helpers/clear-text.js';
@@ -66,8 +70,21 @@ test.describe.serial('XML protection of sensitive signalling through Kamailio (T
   let alice: Page;
   let bob: Page;
   const frames: Frame[] = [];
+  /** The dev server's SIP traffic (every `ws` client socket of this process: only the server's). */
+  const serverFrames: string[] = [];
+  const wsProto = NodeWebSocket.prototype as unknown as { send: (...a: unknown[]) => unknown; emit: (e: string | symbol, ...a: unknown[]) => boolean };
+  const originalSend = wsProto.send;
+  const originalEmit = wsProto.emit;
 
   test.beforeAll(async ({ browser }) => {
+    wsProto.send = function (this: unknown, ...a: unknown[]) {
+      serverFrames.push(String(a[0]));
+      return originalSend.apply(this, a);
+    };
+    wsProto.emit = function (this: unknown, e: string | symbol, ...a: unknown[]) {
+      if (e === 'message') serverFrames.push(String(a[0]));
+      return originalEmit.apply(this, [e, ...a]);
+    };
     stack = await startDevstack({ webOrigins: [ORIGIN], kmsSecurity: 'on', sip: true, xmlProtection: 'required' });
     expect(stack.config.xmlProtection).toBe(true);
     alice = await signInCapturing(browser, stack, 'alice', frames);
@@ -75,6 +92,8 @@ test.describe.serial('XML protection of sensitive signalling through Kamailio (T
   });
 
   test.afterAll(async () => {
+    wsProto.send = originalSend;
+    wsProto.emit = originalEmit;
     await alice?.context().close();
     await bob?.context().close();
     await stack?.close();
@@ -126,5 +145,10 @@ test.describe.serial('XML protection of sensitive signalling through Kamailio (T
       ...(tokens as string[]),
     ];
     expect(findLeaks(all, secrets)).toEqual([]);
+    // The server's side of the SIP core: third-party REGISTERs in, GMK MESSAGEs out, no leak.
+    const server = serverFrames.join('\n');
+    expect(serverFrames.some((t) => t.startsWith('REGISTER ') && t.includes('xenc:EncryptedData'))).toBe(true);
+    expect(serverFrames.some((t) => t.startsWith('MESSAGE ') && t.includes('xenc:EncryptedData'))).toBe(true);
+    expect(findLeaks(server, secrets)).toEqual([]);
   });
 });
