@@ -77,7 +77,7 @@ describe('XML protection of sensitive signalling through Kamailio (TS 33.179 9.1
     return staticIdentity(mcpttId, kms.params, [kms.issue(mcpttId, p), kms.issue(mcpttId, p + 1)]);
   }
 
-  async function session(mcpttId: string, username: string, xmlProtection: boolean): Promise<{ s: SignallingSession; keys: GroupKeyInfo[] }> {
+  async function session(mcpttId: string, username: string, xmlProtection: boolean, serviceAuthorization: 'register' | 'publish' = 'register'): Promise<{ s: SignallingSession; keys: GroupKeyInfo[] }> {
     const store = await openKeyStore({ name: `xmlp-${username}-${Date.now()}` });
     stores.push(store);
     const self = identity(mcpttId);
@@ -89,6 +89,7 @@ describe('XML protection of sensitive signalling through Kamailio (TS 33.179 9.1
       tokens: { accessToken: async () => tokens.get(username)! },
       store,
       xmlProtection,
+      serviceAuthorization,
       // The dev server's HTTP API: the group pull and, under protection, the directory.
       gmsUrl: server.httpUrl,
       sessionDescriptionHandlerFactory: stubSdhFactory(),
@@ -252,6 +253,18 @@ describe('XML protection of sensitive signalling through Kamailio (TS 33.179 9.1
     const n = server.refusals().length;
     expect(await rawRegister({ user: 'sip:dispatch@mcptt.example', tokenOf: 'alice' })).toBe(403);
     expect(server.refusals().slice(n)).toEqual([expect.objectContaining({ failure: 'identity-mismatch' })]);
+  });
+
+  it("service authorization by PUBLISH (5.6.2.2) is protected the same way; the server's 200 is the PUBLISH's", async () => {
+    const n = wire.length;
+    const dispatch = await session('sip:dispatch@mcptt.example', 'dispatch', true, 'publish');
+    await dispatch.s.start();
+    expect(server.aorOf('sip:dispatch@mcptt.example')).toBe(dispatch.s.aor);
+    await until('the GMKs of dispatch', () => new Set(dispatch.keys.map((k) => k.groupId)).size === 3);
+    const publish = wire.slice(n).find((t) => t.startsWith('PUBLISH '))!;
+    expect(publish).toContain('xenc:EncryptedData');
+    expect(findLeaks(wire.slice(n).join('\n'), [...DEMO_USERS.map((u) => u.mcpttId.replace(/^sip:/, '')), ...tokens.values()])).toEqual([]);
+    await dispatch.s.stop();
   });
 
   it('never logs tokens or identities', () => {
