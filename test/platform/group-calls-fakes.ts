@@ -234,6 +234,11 @@ export class FakeFloor implements FloorControl {
   receive(p: Uint8Array): void {
     this.received.push(p);
   }
+  /** Talker media reported (T103). */
+  media = 0;
+  mediaReceived(): void {
+    this.media++;
+  }
   stop(): void {
     this.stopped = true;
     this.status = FLOOR_START_STOP;

@@ -319,6 +319,27 @@ describe('media keys', () => {
   });
 });
 
+describe('talker media (T103)', () => {
+  it('while someone else talks, frames our receiver decrypts tell the participant that media flows', async () => {
+    const s = await setup();
+    await s.media.setKey(gmkRecord());
+    const call = await s.groups.join(GROUP);
+    const floor = s.floors[0]!;
+    const pc = s.ua.invites[0]!.inner.peerConnection;
+    const [tx, rx] = [pc.getSenders()[0]!, pc.getReceivers()[0]!];
+    // Frames under the group's GMK (ours, looped back: any member's decrypt alike).
+    tx.push(frameOf(OPUS), frameOf(OPUS));
+    await until(() => tx.out.length === 2, 'encrypted');
+    floor.set('has-no-permission', 'sip:bob@mcptt.example');
+    await settle(700);
+    expect(floor.media).toBe(0); // nothing decrypted yet: the talker's timer is not fed
+    for (const f of tx.out) rx.push(frameOf(new Uint8Array(f.data)));
+    await until(() => rx.out.length === 2, 'decrypted');
+    await until(() => floor.media > 0, 'mediaReceived', 3000);
+    await call.leave();
+  });
+});
+
 describe('leaving and ending', () => {
   it('leave() sends BYE, releases a held floor first, ends the call and frees its audio; idempotent', async () => {
     const s = await setup();
