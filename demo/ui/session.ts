@@ -41,6 +41,7 @@ export async function connectToService(client: McpttClient, config: DemoConfig):
     mcpttServerUri: config.mcpttServer,
     gmsUris: [config.serverIdentities.gms],
     ...(config.gms !== undefined ? { gmsUrl: config.gms } : {}),
+    ...(config.xmlProtection === true ? { xmlProtection: true } : {}),
   });
   return true;
 }
