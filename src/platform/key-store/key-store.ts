@@ -58,6 +58,9 @@ import {
 /** What changed, as told to `on('changed')` listeners (never which record: no identities). */
 export type KeyStoreChange = 'certificate' | 'keySet' | 'transportKey' | 'mediaKey' | 'cleared';
 
+/** Who made a change: this store object ('local', told before its write resolves) or another tab. */
+export type KeyStoreChangeOrigin = 'local' | 'remote';
+
 export interface MediaKeyFilter {
   readonly kind?: MediaKeyKind;
   readonly groupId?: string;
@@ -103,7 +106,7 @@ export interface KeyStore {
   clear(): Promise<void>;
   close(): void;
   /** Local changes and, where BroadcastChannel exists, changes made by other tabs. */
-  on(event: 'changed', listener: (what: KeyStoreChange) => void): () => void;
+  on(event: 'changed', listener: (what: KeyStoreChange, origin: KeyStoreChangeOrigin) => void): () => void;
 }
 
 export interface KeyStoreOptions {
@@ -241,7 +244,7 @@ class IdbKeyStore implements KeyStore {
   readonly #db: Db;
   readonly #subtle: SubtleCrypto;
   readonly #now: () => number;
-  readonly #listeners = new Set<(what: KeyStoreChange) => void>();
+  readonly #listeners = new Set<(what: KeyStoreChange, origin: KeyStoreChangeOrigin) => void>();
   #channel: BroadcastChannel | undefined;
   /** The at-rest key as last read; dropped whenever it may be stale. */
   #key: AtRestKey | undefined;
@@ -401,12 +404,12 @@ class IdbKeyStore implements KeyStore {
     this.#shutdown('closed');
   }
 
-  on(event: 'changed', listener: (what: KeyStoreChange) => void): () => void {
+  on(event: 'changed', listener: (what: KeyStoreChange, origin: KeyStoreChangeOrigin) => void): () => void {
     if (event !== 'changed') throw new TypeError(`unknown event ${String(event)}`);
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
     if (this.#state !== 'open') return noop;
     // A wrapper per subscription, so that the same function subscribed twice is two subscriptions.
-    const subscription = (what: KeyStoreChange): void => listener(what);
+    const subscription = (what: KeyStoreChange, origin: KeyStoreChangeOrigin): void => listener(what, origin);
     this.#listeners.add(subscription);
     return () => {
       this.#listeners.delete(subscription);
@@ -533,7 +536,7 @@ class IdbKeyStore implements KeyStore {
   }
 
   #changed(what: KeyStoreChange): void {
-    this.#emit(what);
+    this.#emit(what, 'local');
     try {
       this.#channel?.postMessage({ v: 1, what });
     } catch {
@@ -545,13 +548,13 @@ class IdbKeyStore implements KeyStore {
     const d = data as { v?: unknown; what?: unknown } | null;
     if (this.#state !== 'open' || typeof d !== 'object' || d === null || d.v !== 1 || !CHANGES.includes(d.what as KeyStoreChange)) return;
     if (d.what === 'cleared') this.#key = undefined;
-    this.#emit(d.what as KeyStoreChange);
+    this.#emit(d.what as KeyStoreChange, 'remote');
   }
 
-  #emit(what: KeyStoreChange): void {
+  #emit(what: KeyStoreChange, origin: KeyStoreChangeOrigin): void {
     for (const listener of [...this.#listeners]) {
       try {
-        listener(what);
+        listener(what, origin);
       } catch (e) {
         // One listener's bug must not stop the others nor fail the write that succeeded.
         reportListenerError(e);

@@ -27,6 +27,7 @@ import { SipError } from '../../errors.js';
 import { MikeyError } from '../../errors.js';
 import type { ReceivedKey } from '../../keys/index.js';
 import { bytesToHex, equalBytes } from '../../util/bytes.js';
+import { yieldToEventLoop } from '../../util/yield.js';
 import type { KeyNotificationInfo, SipAnswer } from '../sip/index.js';
 import type { GroupKeyFailure, GroupKeyInfo, GroupKeySource, GroupPullSummary } from './events.js';
 import { keyFailureOf, type KeyFailure } from './failure-status.js';
@@ -98,7 +99,9 @@ export class GroupKeyProcessor {
   /** Feeds pulled group configurations through the processor, one group at a time. */
   async processPulled(groups: readonly GroupConfiguration[]): Promise<GroupPullSummary & { ok: true }> {
     const out: { groupId: string; displayName: string; outcome: 'stored' | 'unchanged' | 'refused'; code?: string }[] = [];
-    for (const g of groups) {
+    for (const [i, g] of groups.entries()) {
+      // 100+ groups at a dispatcher's login: other tasks (the UI, SIP) get a turn between groups.
+      if (i > 0) await yieldToEventLoop();
       const r = await this.processGroup(g.groupId, g.iMessages, 'pull');
       if (!r.ok) out.push({ groupId: g.groupId, displayName: g.displayName, outcome: 'refused', code: r.failure.code });
       else out.push({ groupId: g.groupId, displayName: g.displayName, outcome: r.stored.length > 0 ? 'stored' : 'unchanged' });
@@ -129,8 +132,7 @@ export class GroupKeyProcessor {
     }
     try {
       for (const k of toStore) {
-        await this.#ctx.store.putMediaKey(k);
-        this.#ctx.held(k);
+        await this.#ctx.putMediaKey(k);
       }
     } catch (e) {
       // The store failed part-way (quota, closed tab): say so; the GMS may send again, and a

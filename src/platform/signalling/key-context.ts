@@ -6,9 +6,12 @@
  *
  * The receiver asks `existingKey` synchronously, while the key store (IndexedDB) answers
  * asynchronously: the index is a synchronous mirror, loaded from the store when the session
- * starts, updated on every store write made here and reloaded when another tab changes the
- * store. Whoever stores still asks the store itself before writing (see group-keys.ts), so a
- * stale mirror can never let a duplicate through.
+ * starts, updated on every store write made here (`putMediaKey`) and reloaded when another
+ * tab changes the store. The store's own 'changed' events for writes made here are not
+ * reloads: reading and decrypting every held key after each of 100+ GMK writes at login made
+ * the login quadratic. Reloads never overlap; changes heard during one cause one more.
+ * Whoever stores still asks the store itself before writing (see group-keys.ts), so a stale
+ * mirror can never let a duplicate through.
  */
 import {
   createMemoryReplayCache,
@@ -30,7 +33,8 @@ export interface MediaKeyStore {
   putMediaKey(r: ReceivedKey): Promise<void>;
   getMediaKey(kind: DistributedKeyKind, keyId: Uint8Array): Promise<ReceivedKey | undefined>;
   mediaKeys(filter?: { readonly kind?: DistributedKeyKind; readonly groupId?: string }): Promise<ReceivedKey[]>;
-  on?(event: 'changed', listener: (what: string) => void): () => void;
+  /** `origin` 'local': a write through this store object (told before it resolves); absent: unknown. */
+  on?(event: 'changed', listener: (what: string, origin?: 'local' | 'remote') => void): () => void;
 }
 
 export interface KeyContextOptions {
@@ -72,6 +76,8 @@ export class KeyContext {
   #receivers: Receivers | undefined;
   #unsubscribe: (() => void) | undefined;
   #loading: Promise<void> | undefined;
+  #reloadAgain = false;
+  #ownWrites = 0;
 
   constructor(o: KeyContextOptions) {
     if (typeof o.identity !== 'function') throw new TypeError('identity must be a function');
@@ -109,10 +115,25 @@ export class KeyContext {
 
   /** Loads the held-key mirror and follows the store's changes (other tabs). */
   async open(): Promise<void> {
-    this.#unsubscribe ??= this.store.on?.('changed', (what) => {
-      if (what === 'mediaKey' || what === 'cleared') void this.reload().catch(() => {});
+    this.#unsubscribe ??= this.store.on?.('changed', (what, origin) => {
+      if (what !== 'mediaKey' && what !== 'cleared') return;
+      // Our own write, already in the mirror (putMediaKey records it).
+      if (what === 'mediaKey' && origin === 'local' && this.#ownWrites > 0) return;
+      if (this.#loading !== undefined) this.#reloadAgain = true;
+      else void this.reload().catch(() => {});
     });
     await this.reload();
+  }
+
+  /** Stores a key through this context: the mirror learns it without re-reading the store. */
+  async putMediaKey(r: ReceivedKey): Promise<void> {
+    this.#ownWrites++;
+    try {
+      await this.store.putMediaKey(r);
+      this.held(r);
+    } finally {
+      this.#ownWrites--;
+    }
   }
 
   reload(): Promise<void> {
@@ -126,6 +147,11 @@ export class KeyContext {
         for (const [k, v] of next) this.#held.set(k, v);
       } finally {
         this.#loading = undefined;
+        // A change heard while reading may not be in what was read: one more pass.
+        if (this.#reloadAgain) {
+          this.#reloadAgain = false;
+          void this.reload().catch(() => {});
+        }
       }
     })();
     return this.#loading;

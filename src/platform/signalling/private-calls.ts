@@ -473,8 +473,7 @@ export class PrivateCalls {
   }
 
   async #store(k: ReceivedKey): Promise<void> {
-    await this.#o.ctx.store.putMediaKey(k);
-    this.#o.ctx.held(k);
+    await this.#o.ctx.putMediaKey(k);
   }
 
   #established(record: CallRecord, direction: 'outgoing' | 'incoming', peer: CallPeer, caller: CallerIdentity | undefined, key: ReceivedKey, sip: SipCall): PrivateCall {
