@@ -13,6 +13,9 @@
  *   --sip-tls         also SIP over secure WebSocket (wss, throwaway certificate)
  *   --with-web        also serve the demo page with Vite
  *   --extra-groups N  N more groups with the dispatcher as their only member (default 0)
+ *   --xml-protection required|optional|off
+ *                     TS 33.179 9.3 protection of sensitive signalling at the MCPTT server
+ *                     (default required: the demo hides MCPTT IDs, group IDs and tokens)
  */
 import { writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +40,7 @@ const stack = await startDevstack({
   gmsPort: Number(arg('gms-port', '4404')),
   sipTls: process.argv.includes('--sip-tls'),
   extraGroups: Number(arg('extra-groups', '0')),
+  xmlProtection: ((v: string) => (v === 'off' || v === 'optional' ? v : 'required'))(arg('xml-protection', 'required')),
 });
 
 let vite: { close(): Promise<void> } | undefined;
