@@ -5,7 +5,8 @@
  * `mcptt-sdk/mikey` (I_MESSAGEs and the key distribution rules).
  */
 export { createMcpttClient } from './client.js';
-export type { McpttClient, McpttClientEvents, McpttClientOptions, McpttClientState, McpttConnectOptions } from './client.js';
+export type { GroupCallConnectOptions, McpttClient, McpttClientEvents, McpttClientOptions, McpttClientState, McpttConnectOptions } from './client.js';
+export type { CallAudioFactory, FloorControlFactory, FloorParticipantState, FloorRefusal, FloorRequestOptions, FloorStatus, GroupCall, GroupCallEvents, GroupCallMediaStats, GroupCallState, JoinGroupOptions, Talker } from './platform/group-calls/index.js';
 export { createMcpttAuth, MCPTT_ACR_PASSWORD, MCPTT_DEFAULT_SCOPES } from './platform/auth/index.js';
 export type { McpttAuth, McpttAuthOptions, McpttSession } from './platform/auth/index.js';
 export { openKeyStore } from './platform/key-store/index.js';
