@@ -20,7 +20,6 @@
 import { protectMcpttInfo } from './codec/xml-protect/index.js';
 import { AuthError, XmlProtectError } from './errors.js';
 import type { LocalIdentity } from './keys/identity.js';
-import type { ReceivedKey } from './keys/receive.js';
 import { createMcpttAuth, type McpttAuth, type McpttAuthOptions, type McpttSession } from './platform/auth/index.js';
 import { openKeyStore, type KeyStore, type KeyStoreOptions } from './platform/key-store/index.js';
 import { createKmsClient, type KmsTransportKeyStore } from './platform/kms/index.js';
@@ -39,12 +38,12 @@ import {
   GroupCallSessions,
   groupCallSessionDescriptionHandlerFactory,
   srcFloorControl,
+  createGmkFeed,
   type CallAudioFactory,
   type FloorControlFactory,
   type GroupCall,
   type JoinGroupOptions,
 } from './platform/group-calls/index.js';
-import { hexToBytes } from './util/bytes.js';
 import type { IdentityCrypto } from './crypto/heavy.js';
 import { createCryptoWorkerClient, cryptoWorkerSupported, type CryptoWorkerClient } from './platform/crypto-worker/index.js';
 
@@ -395,32 +394,10 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
       groups = g;
       if (m !== undefined) {
         // GMKs to the media layer (TS 33.179 7.3.2): stored ones now, new and revoked ones as
-        // they come. One chain, each step reading the store's current record, so a
-        // revocation is never overtaken by an older copy of the same key.
-        const st = store;
-        let gmkChain: Promise<void> = Promise.resolve();
-        const feed = (read: () => Promise<{ key: ReceivedKey; groupIds: readonly string[] }[]>): void => {
-          gmkChain = gmkChain
-            .then(async () => {
-              for (const { key, groupIds } of await read()) {
-                for (const groupId of groupIds) {
-                  // A floor-only GMK (profile ts33179-v13) is refused by the media ring: not for media.
-                  await m.manager.setKey(key, { groupId }).catch(() => undefined);
-                  await g.keysChanged(groupId).catch(() => undefined);
-                }
-              }
-            })
-            .catch(() => undefined);
-        };
-        feed(async () => (await st.mediaKeys({ kind: 'GMK' })).map((key) => ({ key, groupIds: key.groupIds })));
-        sessionOff.push(
-          s.on('group-key', (info) =>
-            feed(async () => {
-              const key = await st.getMediaKey('GMK', hexToBytes(info.gmkId));
-              return key === undefined ? [] : [{ key, groupIds: [info.groupId] }];
-            }),
-          ),
-        );
+        // they come, each read from the store when its turn comes (gmk-feed.ts).
+        const feed = createGmkFeed({ store, media: m.manager, onChanged: (groupId) => g.keysChanged(groupId) });
+        void feed.loadStored();
+        sessionOff.push(s.on('group-key', (info) => void feed.changed(info.groupId, info.gmkId)));
       }
       if (m !== undefined) {
         // The call's PCK to the media layer; until it is there, frames are dropped (never clear).

@@ -25,6 +25,8 @@ export { FLOOR_CHANNEL_LABEL, GroupCallSessionDescriptionHandler, GroupCallSessi
 export type { GroupCallSessionInfo } from './group-call-sdh.js';
 export { FLOOR_START_STOP } from './floor-port.js';
 export { srcFloorControl } from './floor-adapter.js';
+export { createGmkFeed } from './gmk-feed.js';
+export type { GmkFeed, GmkFeedStore } from './gmk-feed.js';
 export type { SrcFloorOptions } from './floor-adapter.js';
 export type { FloorControl, FloorControlEvents, FloorControlFactory, FloorControlInit } from './floor-port.js';
 export { checkVolume, rms, webAudioPlayback } from './playback.js';
