@@ -189,6 +189,9 @@ describe('dev MCPTT server + GMS through Kamailio (TS 33.179 5.6.2.1, 7.3, 9.1.3
 
   it('authorizes alice and bob from the third-party REGISTER and sends each the GMKs of its groups', async () => {
     await until('alice: fire-ops; bob: fire-ops and ems', () => keysOf(alice, FIRE).length === 1 && keysOf(bob, FIRE).length === 1 && keysOf(bob, EMS).length === 1);
+    // The server records a notification when the member's 200 reaches it, just after the
+    // member stored the key: wait for the three answers too.
+    await until('the three 200 answers recorded', () => server.sent().filter((s) => s.status === 200).length === 3);
     expect([...server.authorizedUsers()].sort()).toEqual([ALICE, BOB]);
     expect(alice.keys.map((k) => k.groupIds[0])).toEqual([FIRE]); // alice is in fire-ops only
     expect(alice.refused).toEqual([]);
