@@ -56,9 +56,10 @@ import {
 } from '../../../src/keys/index.js';
 import { bytesToHex } from '../../../src/util/bytes.js';
 import { createGroupKeyManager, type GroupKey, type GroupKeyManager } from './gms.js';
-import { GroupCalls, type CallFloor, type CallFloorFactory, type CallerBinding, type GroupCallSummary } from './group-calls.js';
+import { GroupCalls, type CallFloorFactory, type CallerBinding, type GroupCallSummary } from './group-calls.js';
 import { createGmsHttpHandler, type GroupConfiguration } from './http-api.js';
 import { createSipEndpoint, type SipEndpoint } from './sip-endpoint.js';
+import { serverFloor } from './floor.js';
 import { normalizeSipUri, plainSipUri, randomToken, type OutgoingResponse } from './sip-message.js';
 import { PTT_SERVER_SCOPE, authorizeService, type ServiceAuthorizationFailure, type XmlProtectionMode } from './service-authorization.js';
 
@@ -204,19 +205,6 @@ const PUBLISH_MIN_EXPIRES = 30;
 const PUBLISH_MAX_EXPIRES = 3600;
 
 const LOOPBACK = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1)$/;
-
-/**
- * Until src/floor's arbitrator is wired: nobody ever holds the floor, so nothing is
- * forwarded (fail closed). Floor channel messages are dropped.
- */
-const defaultFloor: CallFloorFactory = (): CallFloor => ({
-  join: () => {},
-  leave: () => {},
-  receive: () => {},
-  holder: () => undefined,
-  mediaActivity: () => {},
-  close: () => {},
-});
 
 const keyTag = (k: GroupKey, revoked: boolean): string => `${bytesToHex(k.keyId)}${revoked ? ':revoked' : ''}`;
 
@@ -547,7 +535,7 @@ export async function startMcpttServer(o: McpttServerOptions): Promise<RunningMc
       ? { readMcpttInfo: async (xml: string, b: CallerBinding) => parseMcpttInfoXml((await unprotectMcpttInfo(xml, cskByIdLookup(b.cskById, b.mcpttId), { required: xmlProtection === 'required' })).xml) }
       : {}),
     membersOf: (g) => (gms.groupIds().includes(g) ? gms.members(g) : undefined),
-    floor: o.floor ?? defaultFloor,
+    floor: o.floor ?? serverFloor(),
     ...(o.iceAdditionalHostAddresses !== undefined ? { iceAdditionalHostAddresses: o.iceAdditionalHostAddresses } : {}),
     ...(o.forwardedRecordLimit !== undefined ? { recordLimit: o.forwardedRecordLimit } : {}),
     log,
