@@ -94,6 +94,20 @@ export async function runKpi(browser: Browser, origin: string, out: (line: strin
     const bj = await kpi(bob, 'join', GROUP, 0);
     out(`  joined: alice ${aj.joinedMs.toFixed(0)} ms, bob ${bj.joinedMs.toFixed(0)} ms ${timeline(bj)}`);
     const idleAtBob = () => until('the floor idle at Bob', async () => !(await kpi(bob, 'floor', GROUP)).talking, 10_000);
+    // Alice's talk bursts stay well under the arbitrator's T2 (30 s stop-talking timer): a burst
+    // older than 20 s is released and a new one requested before the next sample.
+    let grantedAt = 0;
+    const aliceTalks = async (): Promise<void> => {
+      if (grantedAt !== 0 && Date.now() - grantedAt < 20_000 && (await kpi(alice, 'floor', GROUP)).state === 'has-permission') return;
+      if (grantedAt !== 0) await kpi(alice, 'releaseFloor', GROUP);
+      await idleAtBob();
+      const t = await kpi(alice, 'requestFloor', GROUP);
+      if (t.result !== 'granted') throw new Error(`Alice's floor request: ${t.result}`);
+      grantedAt = Date.now();
+      // Media flows to Bob again (his worker decrypts Alice's frames).
+      const before = (await kpi(bob, 'stats', GROUP)).framesDecrypted;
+      await until('frames decrypted at Bob', async () => (await kpi(bob, 'stats', GROUP)).framesDecrypted > before + 10, 15_000, 50);
+    };
 
     // ---- access time ------------------------------------------------------------------------
     const access: FloorTiming[] = [];
@@ -108,14 +122,11 @@ export async function runKpi(browser: Browser, origin: string, out: (line: strin
     out(`  access: resolved ${access.map((a) => a.resolvedMs.toFixed(1)).join(' ')}`);
 
     // ---- mouth to ear -----------------------------------------------------------------------
-    await idleAtBob();
-    await kpi(alice, 'requestFloor', GROUP);
-    // Media flows to Bob (his worker decrypts Alice's frames) before the first burst.
-    await until('frames decrypted at Bob', async () => (await kpi(bob, 'stats', GROUP)).framesDecrypted > 25, 15_000, 100);
     const m2e: number[] = [];
     const fromSwitch: number[] = [];
     const m2eSamples = o.mouthToEarSamples ?? 15;
     for (let i = -2; i < m2eSamples; i++) {
+      await aliceTalks();
       await kpi(alice, 'armMouth');
       await kpi(bob, 'armEar');
       await sleep(30);
@@ -141,11 +152,11 @@ export async function runKpi(browser: Browser, origin: string, out: (line: strin
 
     // ---- late entry -------------------------------------------------------------------------
     await kpi(alice, 'tone', true);
-    await sleep(500);
     const lateEntry = async (joiner: Page, label: string): Promise<JoinTiming[]> => {
       const late: JoinTiming[] = [];
       const lateSamples = o.lateEntrySamples ?? 10;
       for (let i = -1; i < lateSamples; i++) {
+        await aliceTalks();
         const t = await kpi(joiner, 'join', GROUP, 5000);
         if (i >= 0) late.push(t);
         out(`  late entry ${label} ${i}: joined ${t.joinedMs.toFixed(0)} ms, first decrypted frame ${t.firstDecryptMs?.toFixed(0) ?? '-'} ms, audible ${t.firstSoundMs?.toFixed(0) ?? '-'} ms; ${timeline(t)}`);
