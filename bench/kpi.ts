@@ -124,6 +124,7 @@ export async function runKpi(browser: Browser, origin: string, out: (line: strin
     // ---- mouth to ear -----------------------------------------------------------------------
     const m2e: number[] = [];
     const fromSwitch: number[] = [];
+    const rs0 = await kpi(bob, 'receiveStats', GROUP);
     const m2eSamples = o.mouthToEarSamples ?? 15;
     for (let i = -2; i < m2eSamples; i++) {
       await aliceTalks();
@@ -148,7 +149,13 @@ export async function runKpi(browser: Browser, origin: string, out: (line: strin
     }
     out(`  mouth-to-ear: ${m2e.map((v) => v.toFixed(1)).join(' ')} (generator switch → its own detector ${fromSwitch.map((v, i) => (v - m2e[i]!).toFixed(1)).join(' ')})`);
     const rs = await kpi(bob, 'receiveStats', GROUP);
-    out(`  at Bob: mean jitter buffer delay ${rs.jitterBufferMs.toFixed(1)} ms, interarrival jitter ${rs.jitterMs.toFixed(1)} ms, concealed ${((rs.concealed / Math.max(1, rs.samples)) * 100).toFixed(2)} % of samples since joining`);
+    // Over the bursts alone (the access-time samples before them are talk bursts of a few frames).
+    const burstJb = ((rs.jitterBufferDelayS - rs0.jitterBufferDelayS) / Math.max(1, rs.jitterBufferEmitted - rs0.jitterBufferEmitted)) * 1000;
+    const burstConcealed = (rs.concealed - rs0.concealed) / Math.max(1, rs.samples - rs0.samples);
+    out(
+      `  at Bob: mean jitter buffer delay ${burstJb.toFixed(1)} ms during the bursts (${rs.jitterBufferMs.toFixed(1)} ms since joining), interarrival jitter ${rs.jitterMs.toFixed(1)} ms, ` +
+        `concealed ${(burstConcealed * 100).toFixed(2)} % of samples during the bursts`,
+    );
 
     // ---- late entry -------------------------------------------------------------------------
     await kpi(alice, 'tone', true);

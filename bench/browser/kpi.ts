@@ -271,7 +271,7 @@ export interface KpiApi {
   stats(groupId: string): ReturnType<GroupCall['mediaStats']>;
   audioLatency(): { generator: number | undefined; ear: number | undefined };
   /** inbound-rtp of the call: mean jitter buffer delay (ms), interarrival jitter (ms), packets. */
-  receiveStats(groupId: string): Promise<{ jitterBufferMs: number; jitterMs: number; packets: number; concealed: number; samples: number }>;
+  receiveStats(groupId: string): Promise<{ jitterBufferMs: number; jitterBufferDelayS: number; jitterBufferEmitted: number; jitterMs: number; packets: number; concealed: number; samples: number }>;
   disconnect(): Promise<void>;
 }
 
@@ -391,11 +391,13 @@ async function start(config: Config, options: KpiPageOptions): Promise<void> {
     /** The generator's and the ear's audio output latency as Web Audio reports them (s). */
     audioLatency: () => ({ generator: generator?.ctx.baseLatency, ear: earCtx?.baseLatency }),
     async receiveStats(groupId: string) {
-      const out = { jitterBufferMs: 0, jitterMs: 0, packets: 0, concealed: 0, samples: 0 };
+      const out = { jitterBufferMs: 0, jitterBufferDelayS: 0, jitterBufferEmitted: 0, jitterMs: 0, packets: 0, concealed: 0, samples: 0 };
       (await callOf(groupId).peerConnection?.getStats())?.forEach(
         (r: { type: string; kind?: string; jitterBufferDelay?: number; jitterBufferEmittedCount?: number; jitter?: number; packetsReceived?: number; concealedSamples?: number; totalSamplesReceived?: number }) => {
           if (r.type !== 'inbound-rtp' || r.kind !== 'audio') return;
           out.jitterBufferMs = r.jitterBufferEmittedCount ? ((r.jitterBufferDelay ?? 0) / r.jitterBufferEmittedCount) * 1000 : 0;
+          out.jitterBufferDelayS = r.jitterBufferDelay ?? 0;
+          out.jitterBufferEmitted = r.jitterBufferEmittedCount ?? 0;
           out.jitterMs = (r.jitter ?? 0) * 1000;
           out.packets = r.packetsReceived ?? 0;
           out.concealed = r.concealedSamples ?? 0;
