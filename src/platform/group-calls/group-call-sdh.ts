@@ -9,7 +9,11 @@
  * - returns, for the initial offer only, a `multipart/mixed` body: the SDP, then the mcptt-info
  *   document naming the group, the caller and `prearranged` — the document goes through the
  *   call's async `infoXml()` (where 9.3 encryption under the CSK plugs in);
- * - takes the plain `application/sdp` answer unchanged.
+ * - takes the plain `application/sdp` answer unchanged;
+ * - sends the offer without waiting for ICE gathering to complete when the peer connection has
+ *   no STUN/TURN server (see `endGatheringOnHostCandidate`): late call entry (TS 22.179 6.15.3,
+ *   TS 33.179 A.7) cannot afford Chromium's ~100 ms gathering pass when only host candidates
+ *   can come out of it.
  *
  * Any other session (a private call) passes through untouched. Sessions are registered in a
  * `GroupCallSessions` by the SIP user agent's `onSession` hook, i.e. before the handler is
@@ -30,6 +34,27 @@ import type { MediaContext } from '../../media/key-ring.js';
 
 /** Label of the floor control data channel (the server's side matches it). */
 export const FLOOR_CHANNEL_LABEL = 'mcptt-floor';
+
+/**
+ * How long the offer waits, after the first host candidate, for the others of the same pass
+ * (ms). Chromium binds its host sockets for every network in one go, so their candidates come
+ * within a few milliseconds of each other; what comes later still gets through, see below.
+ */
+export const HOST_CANDIDATE_SETTLE_MS = 10;
+
+/**
+ * True when the peer connection can only ever gather host candidates: no STUN or TURN
+ * server configured (RFC 8445 5.1.1: server-reflexive and relayed candidates need one) and a
+ * policy that allows host candidates at all.
+ */
+export function gathersHostCandidatesOnly(config: RTCConfiguration): boolean {
+  return (config.iceServers ?? []).length === 0 && config.iceTransportPolicy !== 'relay';
+}
+
+/** sip.js's Web handler's hook to stop waiting for ICE gathering (public in sip.js 0.21). */
+interface GatheringControl {
+  iceGatheringComplete(): void;
+}
 
 export interface GroupCallSessionInfo {
   readonly groupId: string;
@@ -103,11 +128,46 @@ export class GroupCallSessionDescriptionHandler implements SessionDescriptionHan
       dataChannelOptions: { ordered: true },
       onDataChannel: (c) => this.#info.onDataChannel(c, this.peerConnection),
     };
-    const d = await this.inner.getDescription(initial ? withChannel : options, modifiers);
+    const stopEarlyEnd = initial ? this.#endGatheringOnHostCandidate() : () => {};
+    let d: BodyAndContentType;
+    try {
+      d = await this.inner.getDescription(initial ? withChannel : options, modifiers);
+    } finally {
+      stopEarlyEnd();
+    }
     if (!initial) return d;
     this.#offered = true;
     if (d.contentType !== 'application/sdp') throw new TypeError(`the media handler made ${d.contentType}, not an SDP offer`);
     return buildGroupCallOfferBody({ sdp: d.body, infoXml: await this.#info.infoXml() });
+  }
+
+  /**
+   * Lets the initial offer go out shortly after the first host candidate instead of at the end
+   * of ICE gathering (sip.js waits for the end because SIP carries no trickled candidates).
+   * Only when the peer connection has no STUN/TURN server: then host candidates are all that
+   * gathering can produce, and the ones missed by the offer are not lost either — the focus
+   * answers with all of its own candidates, this side checks them from every local address it
+   * has by then, and the focus learns those addresses as peer-reflexive candidates from the
+   * checks (RFC 8445 7.3.1.3). With a STUN/TURN server (a member behind NAT), the offer keeps
+   * waiting for the whole gathering (or sip.js's `iceGatheringTimeout`): its server-reflexive
+   * or relayed candidate may be the only one the focus can reach. Returns the clean-up.
+   */
+  #endGatheringOnHostCandidate(): () => void {
+    const pc = this.peerConnection;
+    const control = this.inner as Partial<GatheringControl>;
+    if (pc === undefined || typeof control.iceGatheringComplete !== 'function' || !gathersHostCandidatesOnly(pc.getConfiguration())) return () => {};
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onCandidate = (e: Event): void => {
+      const c = (e as RTCPeerConnectionIceEvent).candidate;
+      if (timer !== undefined || c === null || c.type !== 'host') return;
+      // Candidates fire after setLocalDescription resolved, i.e. once sip.js is already waiting.
+      timer = setTimeout(() => control.iceGatheringComplete?.call(this.inner), HOST_CANDIDATE_SETTLE_MS);
+    };
+    pc.addEventListener('icecandidate', onCandidate);
+    return () => {
+      pc.removeEventListener('icecandidate', onCandidate);
+      if (timer !== undefined) clearTimeout(timer);
+    };
   }
 
   hasDescription(contentType: string): boolean {
