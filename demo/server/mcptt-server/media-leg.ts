@@ -260,6 +260,18 @@ class WeriftMediaLeg implements MediaLeg {
 }
 
 /**
+ * The answer with the focus as DTLS server (`a=setup:passive`, RFC 8842 5.3 lets the answerer
+ * of an `actpass` offer pick either role). werift as DTLS client waits a fixed 100 ms after ICE
+ * before its ClientHello (werift 0.24.4 RTCDtlsTransport.start); as server it answers the
+ * member's ClientHello as soon as it comes, which takes that 100 ms off every join (late call
+ * entry, TS 22.179 6.15.3). ICE has made both ends reachable by then, so the role costs nothing
+ * on reachability. werift reads the role back from the description it is given.
+ */
+function passiveDtls(answer: { readonly sdp: string }): { type: 'answer'; sdp: string } {
+  return { type: 'answer', sdp: answer.sdp.replace(/^a=setup:active(?=\r?$)/gm, 'a=setup:passive') };
+}
+
+/**
  * Answers the member's offer. Rejects with MediaLegError (400: not SDP; 488: no usable
  * Opus audio, wrong direction, no data channel, extra media) without leaving anything open.
  */
@@ -278,7 +290,7 @@ export async function createMediaLeg(o: MediaLegOptions): Promise<MediaLeg> {
     const t = audio[0]!;
     t.setDirection('sendrecv');
     leg.transceiver = t;
-    await pc.setLocalDescription(await pc.createAnswer());
+    await pc.setLocalDescription(passiveDtls(await pc.createAnswer()));
     const answer = pc.localDescription?.sdp ?? '';
     const pt = /^m=audio [1-9]\d* [^ ]+ (\d+)/m.exec(answer);
     const opusPt = new RegExp(`^a=rtpmap:${pt?.[1] ?? 'x'} opus/48000`, 'im').test(answer);
