@@ -241,7 +241,7 @@ describe('group calls at the dev MCPTT server (TS 24.379 10.6.2, TS 24.380 4.1.1
     expect(alice.call.remoteSdp).toMatch(/webrtc-datachannel/);
     bob = await joined('bob');
     carol = await joined('carol');
-    expect(server.groupCalls()).toEqual([{ groupId: FIRE, participants: 3, holder: undefined, counters: { packetsIn: 0, packetsForwarded: 0, copiesSent: 0, droppedNotHolder: 0 } }]);
+    expect(server.groupCalls()).toEqual([{ groupId: FIRE, participants: 3, holder: undefined, counters: { packetsIn: 0, packetsForwarded: 0, copiesSent: 0, droppedNotHolder: 0, droppedDuplicate: 0 } }]);
   });
 
   it('refuses with typed statuses: non-member 403, other calling user 403, unknown group 404, no data channel 488, wrong session type 488, bad mcptt-info 400', async () => {

@@ -27,6 +27,8 @@ export interface MediaFocusCounters {
   readonly copiesSent: number;
   /** Packets from a participant who did not hold the floor: dropped. */
   readonly droppedNotHolder: number;
+  /** Holder packets already forwarded (a retransmission that raced its original): dropped. */
+  readonly droppedDuplicate: number;
 }
 
 export interface MediaFocusOptions {
@@ -48,6 +50,33 @@ interface Participant {
   readonly unsubscribe: () => void;
 }
 
+/**
+ * Sequence numbers of one uplink already forwarded. A packet the talker's browser sent again
+ * (NACK retransmission, RFC 4585) may reach us after the original did; forwarding it would
+ * hand the listeners' frame transforms the same encrypted frame twice (they sit before the
+ * jitter buffer that would drop it), which they rightly refuse as a replay.
+ */
+class SeenSequence {
+  static readonly SIZE = 1024;
+  // Slot seq % SIZE holds the last sequence number seen there: a slot is overwritten every
+  // SIZE packets, so an equal number in it is a duplicate from the last SIZE packets.
+  readonly #seq = new Int32Array(SeenSequence.SIZE).fill(-1);
+  #key = '';
+
+  /** True when (ssrc, seq) was seen before; records it otherwise. */
+  seen(ssrc: number, seq: number): boolean {
+    const key = String(ssrc);
+    if (key !== this.#key) {
+      this.#key = key;
+      this.#seq.fill(-1);
+    }
+    const slot = seq % SeenSequence.SIZE;
+    if (this.#seq[slot] === seq) return true;
+    this.#seq[slot] = seq;
+    return false;
+  }
+}
+
 export const DEFAULT_RECORD_LIMIT = 2000;
 
 export class MediaFocus {
@@ -59,6 +88,8 @@ export class MediaFocus {
   #packetsForwarded = 0;
   #copiesSent = 0;
   #droppedNotHolder = 0;
+  #droppedDuplicate = 0;
+  readonly #seen = new Map<string, SeenSequence>();
 
   constructor(o: MediaFocusOptions) {
     this.#o = o;
@@ -79,6 +110,7 @@ export class MediaFocus {
     if (p === undefined) return false;
     p.unsubscribe();
     this.#participants.delete(id);
+    this.#seen.delete(id);
     return true;
   }
 
@@ -87,7 +119,13 @@ export class MediaFocus {
   }
 
   counters(): MediaFocusCounters {
-    return { packetsIn: this.#packetsIn, packetsForwarded: this.#packetsForwarded, copiesSent: this.#copiesSent, droppedNotHolder: this.#droppedNotHolder };
+    return {
+      packetsIn: this.#packetsIn,
+      packetsForwarded: this.#packetsForwarded,
+      copiesSent: this.#copiesSent,
+      droppedNotHolder: this.#droppedNotHolder,
+      droppedDuplicate: this.#droppedDuplicate,
+    };
   }
 
   /** Copies of the last forwarded payloads, oldest first. */
@@ -99,6 +137,12 @@ export class MediaFocus {
     this.#packetsIn++;
     if (this.#o.holder() !== from) {
       this.#droppedNotHolder++;
+      return;
+    }
+    let seen = this.#seen.get(from);
+    if (seen === undefined) this.#seen.set(from, (seen = new SeenSequence()));
+    if (seen.seen(p.ssrc, p.sequenceNumber)) {
+      this.#droppedDuplicate++;
       return;
     }
     this.#packetsForwarded++;
