@@ -30,7 +30,7 @@ async function signIn(page: Page, stack: Devstack): Promise<void> {
   await page.getByLabel('Username').fill(ALICE.username);
   await page.getByLabel('Password').fill(ALICE.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.locator('#session')).toHaveText('Signed in.');
+  await expect(page.locator('#session')).toHaveText('Signed in.', { timeout: 15_000 }); // redirect, code exchange and page load on a loaded 2-core machine
 }
 
 test.describe('identity keys from the dev KMS', () => {
