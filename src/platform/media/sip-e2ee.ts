@@ -116,11 +116,13 @@ export function e2eeSessionDescriptionHandlerFactory(o: E2eeSessionDescriptionHa
   const contextOf = o.contextOf ?? ((session: Session): MediaContext => ({ kind: 'private', callId: session.id }));
   return (session, options) => {
     const factoryOptions = (options ?? {}) as Web.SessionDescriptionHandlerFactoryOptions;
-    // Older Chromium hands out encoded streams only on a connection configured for them.
+    // No STUN server unless the application configures one: sip.js would otherwise use a
+    // public Google one (an outside party learning who calls, and a gathering that waits on it
+    // — ~120 ms of every late entry). Older Chromium hands out encoded streams only on a
+    // connection configured for them.
+    const own: RTCConfiguration = { iceServers: [], ...factoryOptions.peerConnectionConfiguration };
     const peerConnectionConfiguration: RTCConfiguration & { encodedInsertableStreams?: boolean } =
-      o.manager.mode === 'encoded-streams'
-        ? { ...factoryOptions.peerConnectionConfiguration, encodedInsertableStreams: true }
-        : { ...factoryOptions.peerConnectionConfiguration };
+      o.manager.mode === 'encoded-streams' ? { ...own, encodedInsertableStreams: true } : own;
     const sdh = base(session, { ...factoryOptions, peerConnectionConfiguration }) as Web.SessionDescriptionHandler;
     const pc = sdh.peerConnection;
     if (pc === undefined) throw new TypeError('the session description handler has no peer connection');
