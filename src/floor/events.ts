@@ -2,35 +2,8 @@
  * Typed events and injected timers of the floor state machines (pure: no I/O, no global clock).
  */
 
-/** A small typed emitter: `on` returns an unsubscribe function; a throwing listener harms no one. */
-export class FloorEmitter<M extends { [K in keyof M]: unknown[] }> {
-  readonly #listeners = new Map<keyof M, Set<unknown>>();
-
-  on<E extends keyof M>(event: E, listener: (...args: M[E]) => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
-    let set = this.#listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-    };
-  }
-
-  emit<E extends keyof M>(event: E, ...args: M[E]): void {
-    const set = this.#listeners.get(event);
-    if (set === undefined) return;
-    for (const l of [...set] as unknown as ((...a: M[E]) => void)[]) {
-      try {
-        l(...args);
-      } catch {
-        // An app listener's failure must not break floor control or the other listeners.
-      }
-    }
-  }
-}
+/** The floor state machines' emitter is the project's typed emitter. */
+export { TypedEmitter as FloorEmitter } from '../util/emitter.js';
 
 /** Timers as the state machines need them: the SDK passes the platform's, tests a manual clock. */
 export interface FloorTimers {

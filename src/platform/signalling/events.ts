@@ -108,36 +108,5 @@ export interface SignallingEvents {
   'call-ended': [call: PrivateCall];
 }
 
-/** A small typed emitter: `on` returns an unsubscribe function; a throwing listener harms no one. */
-export class TypedEmitter<M extends { [K in keyof M]: unknown[] }> {
-  readonly #listeners = new Map<keyof M, Set<unknown>>();
-
-  on<E extends keyof M>(event: E, listener: (...args: M[E]) => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
-    let set = this.#listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-    };
-  }
-
-  listenerCount(event: keyof M): number {
-    return this.#listeners.get(event)?.size ?? 0;
-  }
-
-  emit<E extends keyof M>(event: E, ...args: M[E]): void {
-    const set = this.#listeners.get(event);
-    if (set === undefined) return;
-    for (const l of [...set] as ((...a: M[E]) => void)[]) {
-      try {
-        l(...args);
-      } catch {
-        // An app listener's failure must not break key handling or the other listeners.
-      }
-    }
-  }
-}
+/** The emitter of the signalling events (shared with group calls and floor control). */
+export { TypedEmitter } from '../../util/emitter.js';
