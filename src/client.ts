@@ -167,11 +167,16 @@ export interface McpttClient {
    * with `gmsUrl`, pulls the group keys. Resolves when registered.
    */
   connect(options: McpttConnectOptions): Promise<void>;
-  /** Private call to an MCPTT ID with a fresh PCK; resolves when answered. */
+  /**
+   * Private call to an MCPTT ID with a fresh PCK; resolves when answered. While connect() is
+   * still pulling group keys after the REGISTER, it waits for connect() to finish.
+   */
   call(mcpttId: string): Promise<PrivateCall>;
   /**
    * Joins a group's call (one per group; joining again returns the same call). Resolves once
-   * joined; media is end-to-end protected under the group's GMK (docs/group-calls.md).
+   * joined; media is end-to-end protected under the group's GMK (docs/group-calls.md). Like
+   * call(), it waits for a connect() still under way, and fails with
+   * ERR_SIGNALLING_INVALID_STATE without one.
    */
   joinGroup(groupId: string, options?: JoinGroupOptions): Promise<GroupCall>;
   /** The group calls joining or joined now. */
@@ -197,6 +202,17 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
   let unsubscribeKeys: (() => void) | undefined;
   let media: { readonly manager: E2eeManager; readonly owned: boolean } | undefined;
   let groups: GroupCallManager | undefined;
+  /** The session's start (REGISTER, then the group pull) while connect() runs. */
+  let starting: Promise<void> | undefined;
+  /**
+   * The session once it runs. A call made between "registered" and the end of the group pull
+   * (what a user sees as connected) waits for the start instead of failing.
+   */
+  async function runningSession(what: string): Promise<SignallingSession> {
+    if (session?.state === 'starting' && starting !== undefined) await starting.catch(() => undefined);
+    if (session === undefined || session.state !== 'running') throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', `connect() before ${what}()`);
+    return session;
+  }
   let ownedCrypto: CryptoWorkerClient | undefined;
 
   /** The identity crypto to hand down, started on first need; undefined: in-thread. */
@@ -407,18 +423,19 @@ export function createMcpttClient(o: McpttClientOptions): McpttClient {
         );
       }
       try {
-        await s.start();
+        starting = s.start();
+        await starting;
       } catch (e) {
         if (session === s) await disconnect();
         throw e;
       }
     },
     async call(mcpttId) {
-      if (session === undefined || session.state !== 'running') throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'connect() before call()');
-      return session.call(mcpttId);
+      return (await runningSession('call')).call(mcpttId);
     },
     async joinGroup(groupId, options) {
-      if (session === undefined || session.state !== 'running' || groups === undefined) throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'connect() before joinGroup()');
+      await runningSession('joinGroup');
+      if (groups === undefined) throw new SignallingError('ERR_SIGNALLING_INVALID_STATE', 'connect() before joinGroup()');
       return groups.join(groupId, options);
     },
     groupCalls: () => groups?.calls() ?? [],
